@@ -1,0 +1,179 @@
+"""The command line: ``rnn-tui [CORPUS]`` and its subcommands.
+
+Parsing imports nothing heavy, so ``--help`` is instant; torch, textual and
+rich are imported only by the command that needs them. Every ``UserError``
+ends as one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXAMPLES = """\
+examples:
+  rnn-tui                                   train an LSTM on the bundled Shakespeare, in the app
+  rnn-tui notes.txt --cell gru --layers 3   train a 3-layer GRU on your text
+  rnn-tui notes.txt --headless --max-steps 2000
+                                            train without the app (for scripts, nohup, tmux)
+  rnn-tui --resume RUN                      continue a run exactly where it stopped
+  rnn-tui sample RUN --prime "ROMEO." --temperature 0.7 --length 400
+  rnn-tui trace RUN --text "To be, or not to be" --json
+  rnn-tui gates RUN                         the gate view of a saved run
+  rnn-tui runs                              list saved runs (runs show RUN, runs delete RUN)
+"""
+
+SUBCOMMANDS = ("sample", "runs", "trace", "gates")
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        self.exit(2, f"rnn-tui: error: {message} (see rnn-tui --help)\n")
+
+
+def _number(kind):
+    def parse(text):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole number' if kind is int else 'number'}") from None
+    return parse
+
+
+def train_parser() -> Parser:
+    from rnn_tui.core.config import CELLS, PRECISIONS
+
+    p = Parser(
+        prog="rnn-tui",
+        description="Train a character-level RNN, LSTM or GRU on a text file and watch it learn, "
+                    "look inside its gates and sample from it, all in the terminal.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
+    p.add_argument("corpus", nargs="?", help="text file to train on (default: the bundled Shakespeare tragedies)")
+    p.add_argument("--headless", action="store_true", help="train without the app; print progress lines")
+    p.add_argument("--resume", metavar="RUN", help="continue a saved run (name, folder) at its exact step")
+    p.add_argument("--allow-corpus-change", action="store_true", help="resume even if the corpus file changed")
+    p.add_argument("--name", help="run name (default: corpus stem, cell and time)")
+    p.add_argument("--runs-dir", help="where runs live (default: $RNN_TUI_HOME/runs or the user data dir)")
+    m = p.add_argument_group("model")
+    m.add_argument("--cell", choices=CELLS, help="recurrent cell (default lstm)")
+    m.add_argument("--layers", type=_number(int), help="stacked layers (default 2)")
+    m.add_argument("--hidden-size", type=_number(int), help="units per layer (default 256)")
+    m.add_argument("--embed-size", type=_number(int), help="character embedding size (default 64)")
+    m.add_argument("--dropout", type=_number(float), help="dropout between layers and before the output, in [0, 1) (default 0.1)")
+    t = p.add_argument_group("training")
+    t.add_argument("--seq-len", type=_number(int), help="characters per truncated-BPTT chunk (default 128)")
+    t.add_argument("--batch-size", type=_number(int), help="parallel streams (default 64)")
+    t.add_argument("--lr", type=_number(float), help="peak learning rate, AdamW (default 2e-3)")
+    t.add_argument("--weight-decay", type=_number(float), help="AdamW weight decay (default 0.01)")
+    t.add_argument("--warmup-steps", type=_number(int), help="linear warmup steps (default 100)")
+    t.add_argument("--lr-decay", type=_number(float), help="learning-rate factor per epoch (default 0.95)")
+    t.add_argument("--grad-clip", type=_number(float), help="global gradient-norm clip (default 5)")
+    t.add_argument("--max-steps", type=_number(int), help="stop at this step (counted from the run's start)")
+    t.add_argument("--max-time", type=_number(float), help="stop after this many seconds")
+    t.add_argument("--epochs", type=_number(float), help="stop after this many passes over the text")
+    t.add_argument("--val-frac", type=_number(float), help="fraction of the text held out for validation (default 0.1)")
+    t.add_argument("--eval-every", type=_number(int), help="validate every N steps (default 250)")
+    t.add_argument("--log-every", type=_number(int), help="write metrics.jsonl every N steps (default 10)")
+    t.add_argument("--sample-every", type=_number(float), help="seconds between live samples, 0 for none (default 5)")
+    t.add_argument("--save-every", type=_number(float), help="seconds between autosaves (default 300)")
+    t.add_argument("--seed", type=_number(int), help="random seed (default 1337)")
+    t.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    t.add_argument("--precision", choices=PRECISIONS, help="autocast precision; auto = bf16 where it runs fast (default auto)")
+    t.add_argument("--threads", type=_number(int), help="CPU threads for torch (default: all cores)")
+    t.add_argument("--encoding", help="text encoding of the corpus (default utf-8; BOMs are detected)")
+    return p
+
+
+def sample_parser() -> Parser:
+    p = Parser(prog="rnn-tui sample", description="Generate text from a saved run. Prints only the text.",
+               argument_default=argparse.SUPPRESS)
+    p.add_argument("run", metavar="RUN", help="run name, run folder or checkpoint file")
+    p.add_argument("--prime", help="text to start from (default: a newline)")
+    p.add_argument("--length", type=_number(int), help="characters to generate (default 500)")
+    p.add_argument("--temperature", type=_number(float), help="0 = greedy; lower is safer, higher is wilder (default 0.8)")
+    p.add_argument("--top-k", type=_number(int), help="sample only from the k likeliest characters")
+    p.add_argument("--top-p", type=_number(float), help="sample only from the smallest set with this much probability")
+    p.add_argument("--seed", type=_number(int), help="same seed, same text")
+    p.add_argument("--greedy", action="store_true", help="always take the likeliest character")
+    p.add_argument("--runs-dir", help="where runs live")
+    return p
+
+
+def runs_parser() -> Parser:
+    p = Parser(prog="rnn-tui runs", description="List, show or delete saved runs.")
+    p.add_argument("action", nargs="?", choices=("list", "show", "delete"), default="list")
+    p.add_argument("run", nargs="?", metavar="RUN")
+    p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.add_argument("--runs-dir", help="where runs live")
+    return p
+
+
+def trace_parser() -> Parser:
+    p = Parser(prog="rnn-tui trace", description="Run text through a saved model and print every gate per character.")
+    p.add_argument("run", metavar="RUN")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text")
+    src.add_argument("--text-file")
+    p.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    p.add_argument("--runs-dir")
+    return p
+
+
+def gates_parser() -> Parser:
+    p = Parser(prog="rnn-tui gates", description="Open the gate view on a saved run.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--runs-dir")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from rnn_tui.core.errors import UserError
+
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            command, rest = argv[0], argv[1:]
+            if command == "sample":
+                from rnn_tui import commands_cli
+                return commands_cli.sample(vars(sample_parser().parse_args(rest)))
+            if command == "runs":
+                from rnn_tui import commands_cli
+                return commands_cli.runs(runs_parser().parse_args(rest))
+            if command == "trace":
+                from rnn_tui import commands_cli
+                return commands_cli.trace(trace_parser().parse_args(rest))
+            if command == "gates":
+                args = gates_parser().parse_args(rest)
+                from rnn_tui.ui.launch import run_gates_app
+                return run_gates_app(args.run, args.runs_dir)
+        args = vars(train_parser().parse_args(argv))
+        headless = args.pop("headless", False)
+        if headless:
+            from rnn_tui.headless import train_headless
+            return train_headless(args)
+        if not (sys.stdout.isatty() and sys.stdin.isatty()):
+            raise UserError("the app needs a terminal (stdout or stdin is not one); add --headless, or use `ssh -t` for a remote box")
+        from rnn_tui.ui.launch import run_train_app
+        return run_train_app(args)
+    except UserError as exc:
+        print(f"rnn-tui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rnn-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `rnn-tui sample RUN | head`: the reader left, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def split_options(args: dict) -> tuple[str | None, dict, dict]:
+    """Separate the corpus, the run-management options and the TrainConfig overrides."""
+    args = dict(args)
+    corpus = args.pop("corpus", None)
+    session = {k: args.pop(k) for k in ("resume", "allow_corpus_change", "name", "runs_dir") if k in args}
+    return corpus, session, args

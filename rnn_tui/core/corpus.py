@@ -1,0 +1,322 @@
+"""Read a user's text file into a vocabulary and a compact integer tensor.
+
+The file is read in chunks through an incremental decoder, so a 1 GB corpus
+never exists as one Python string and never goes through a per-character
+Python loop: each chunk becomes code points with ``str.encode`` and torch does
+the rest. Every way a file can be unusable ends in a ``CorpusError`` whose
+single line says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from rnn_tui.core.errors import CorpusError
+
+CHUNK_BYTES = 8 << 20
+VOCAB_WARN = 1000
+
+_MAGIC = {
+    b"\x7fELF": "an ELF executable",
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a zip archive (or a PyTorch checkpoint)",
+    b"\x1f\x8b": "gzip-compressed",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ": "xz-compressed",
+    b"7z\xbc\xaf": "a 7-zip archive",
+    b"%PDF": "a PDF document",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x80\x02": "a Python pickle",
+    b"\x80\x04": "a Python pickle",
+}
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def storage_dtype(vocab_size: int) -> torch.dtype:
+    if vocab_size <= 256:
+        return torch.uint8
+    if vocab_size <= 32767:
+        return torch.int16
+    return torch.int32
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The sorted set of characters in the corpus, whitespace included."""
+
+    chars: str
+    index: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "index", {ch: i for i, ch in enumerate(self.chars)})
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def missing(self, text: str) -> list[str]:
+        """Characters of ``text`` the model has never seen, in order of appearance."""
+        seen, out = set(), []
+        for ch in text:
+            if ch not in self.index and ch not in seen:
+                seen.add(ch)
+                out.append(ch)
+        return out
+
+    def encode(self, text: str) -> torch.Tensor:
+        missing = self.missing(text)
+        if missing:
+            raise CorpusError(f"characters not in the vocabulary: {describe_chars(missing)}")
+        return torch.tensor([self.index[ch] for ch in text], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        chars = self.chars
+        return "".join(chars[int(i)] for i in ids)
+
+
+def describe_chars(chars) -> str:
+    return ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in chars)
+
+
+@dataclass
+class Corpus:
+    path: str
+    vocab: Vocab
+    data: torch.Tensor  # 1-D, compact integer dtype
+    sha256: str
+    encoding: str
+    line_endings: str  # "lf", "crlf", "cr", "mixed" or "none" (as found, before normalising)
+    val_frac: float = 0.1
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_chars(self) -> int:
+        return int(self.data.numel())
+
+    @property
+    def split_at(self) -> int:
+        return self.n_chars - int(self.n_chars * self.val_frac)
+
+    @property
+    def train(self) -> torch.Tensor:
+        return self.data[: self.split_at]
+
+    @property
+    def val(self) -> torch.Tensor:
+        return self.data[self.split_at :]
+
+    def text(self, start: int = 0, stop: int | None = None) -> str:
+        return self.vocab.decode(self.data[start:stop].tolist())
+
+    def summary(self) -> dict:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "chars": self.n_chars,
+            "vocab_size": len(self.vocab),
+            "encoding": self.encoding,
+            "line_endings": self.line_endings,
+            "normalised_to": "lf",
+            "val_frac": self.val_frac,
+        }
+
+
+def _check_file(path: Path) -> os.stat_result:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: no such file; pass the path of a text file to train on") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read it ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CorpusError(f"{path}: is a directory, not a text file; pass the path of one text file")
+    if not stat.S_ISREG(st.st_mode):
+        raise CorpusError(f"{path}: not a regular file (a FIFO, socket or device); save the text to a file first")
+    return st
+
+
+def _sniff(path: Path, head: bytes, encoding: str | None) -> str:
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            if encoding is None:
+                return name
+            break
+    if encoding is None:
+        for magic, what in _MAGIC.items():
+            if head.startswith(magic):
+                raise CorpusError(f"{path}: looks like {what}, not text; pass a plain text file")
+        return "utf-8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise CorpusError(f"--encoding {encoding!r} is not an encoding Python knows; try utf-8, latin-1 or cp1252") from None
+
+
+def load_corpus(
+    path: str | os.PathLike,
+    encoding: str | None = None,
+    val_frac: float = 0.1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Corpus:
+    """Read, validate and encode a text file.
+
+    ``progress(bytes_read, total_bytes)`` is called after each chunk.
+    """
+    path = Path(path)
+    st = _check_file(path)
+    total = st.st_size
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot open it ({exc.strerror}); check the path and its permissions") from None
+    with fh:
+        head = fh.read(4)
+        fh.seek(0)
+        codec = _sniff(path, head, encoding)
+        wide = codec.startswith(("utf-16", "utf-32"))
+        decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+        hasher = hashlib.sha256()
+        chunks: list[str] = []
+        present = torch.zeros(0, dtype=torch.bool)
+        offset = newlines = crlf = lone_cr = lf = 0
+        carry_cr = False
+        first = True
+        while True:
+            try:
+                raw = fh.read(CHUNK_BYTES)
+            except OSError as exc:
+                raise CorpusError(f"{path}: read failed ({exc.strerror})") from None
+            final = not raw
+            hasher.update(raw)
+            if not wide and b"\x00" in raw:
+                at = offset + raw.index(b"\x00")
+                raise CorpusError(f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; pass a plain text file")
+            buffered = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(raw, final=final)
+            except UnicodeDecodeError as exc:
+                at = offset - buffered + exc.start
+                line = newlines + raw.count(b"\n", 0, max(0, exc.start - buffered)) + 1
+                bad = (raw if exc.start >= buffered else b"")[max(0, exc.start - buffered) : max(0, exc.start - buffered) + 1]
+                what = f"byte 0x{bad.hex()} " if bad else ""
+                hint = "pass --encoding latin-1 (or cp1252) if that is what it is" if codec.startswith("utf-8") else "check --encoding"
+                raise CorpusError(f"{path}: not valid {codec} ({what}at offset {at:,}, line {line:,}); {hint}") from None
+            offset += len(raw)
+            newlines += raw.count(b"\n")
+            if first:
+                text = text.lstrip("\ufeff") if text.startswith("\ufeff") else text
+                first = False
+            if carry_cr:
+                text = "\r" + text
+                carry_cr = False
+            if text.endswith("\r") and not final:
+                text, carry_cr = text[:-1], True
+            if "\r" in text:
+                n_crlf = text.count("\r\n")
+                crlf += n_crlf
+                lone_cr += text.count("\r") - n_crlf
+                lf += text.count("\n") - n_crlf
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            else:
+                lf += text.count("\n")
+            if text:
+                present = _mark_present(present, text)
+                chunks.append(text)
+            if progress is not None:
+                progress(offset, total)
+            if final:
+                break
+
+    vocab_chars = "".join(chr(cp) for cp in torch.nonzero(present).flatten().tolist())
+    vocab = Vocab(vocab_chars)
+    n_chars = sum(len(c) for c in chunks)
+    if n_chars == 0:
+        raise CorpusError(f"{path}: is empty; pass a text file with at least a few thousand characters")
+    if not vocab_chars.strip():
+        raise CorpusError(f"{path}: holds only whitespace; pass a text file with some words in it")
+    if len(vocab) < 2:
+        raise CorpusError(f"{path}: has only one distinct character ({describe_chars(vocab_chars)}), nothing to learn; pass real text")
+
+    dtype = storage_dtype(len(vocab))
+    table = torch.full((present.numel(),), -1, dtype=torch.int64)
+    table[torch.nonzero(present).flatten()] = torch.arange(len(vocab))
+    table = table.to(dtype)
+    data = torch.empty(n_chars, dtype=dtype)
+    pos = 0
+    while chunks:
+        text = chunks.pop(0)  # free each chunk as soon as it is encoded
+        data[pos : pos + len(text)] = table[_code_points(text)]
+        pos += len(text)
+
+    endings = [name for name, n in (("lf", lf), ("crlf", crlf), ("cr", lone_cr)) if n]
+    line_endings = endings[0] if len(endings) == 1 else ("mixed" if endings else "none")
+    warnings = []
+    if len(vocab) > VOCAB_WARN:
+        warnings.append(
+            f"{path}: {len(vocab):,} distinct characters (more than {VOCAB_WARN:,}); the output layer is large "
+            f"and rare characters will be learned poorly"
+        )
+    return Corpus(
+        path=str(path),
+        vocab=vocab,
+        data=data,
+        sha256=hasher.hexdigest(),
+        encoding=codec,
+        line_endings=line_endings,
+        val_frac=val_frac,
+        warnings=warnings,
+    )
+
+
+def _code_points(text: str) -> torch.Tensor:
+    if text.isascii():
+        return torch.frombuffer(bytearray(text.encode("ascii")), dtype=torch.uint8).long()
+    return torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
+
+
+def _mark_present(present: torch.Tensor, text: str) -> torch.Tensor:
+    if text.isascii():
+        counts = torch.bincount(torch.frombuffer(bytearray(text.encode("ascii")), dtype=torch.uint8), minlength=128)
+    else:
+        cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
+        counts = torch.bincount(torch.unique(cps).long())
+    seen = counts > 0
+    if seen.numel() > present.numel():
+        seen[: present.numel()] |= present
+        return seen
+    present = present.clone()
+    present[: seen.numel()] |= seen
+    return present
+
+
+def check_trainable(corpus: Corpus, seq_len: int, batch_size: int) -> list[str]:
+    """Refuse a corpus too short for one batch; return warnings for a tiny one."""
+    train = corpus.split_at
+    need = batch_size * (seq_len + 1)
+    if train < need:
+        raise CorpusError(
+            f"{corpus.path}: {train:,} characters to train on (after the {corpus.val_frac:.0%} validation split) "
+            f"but one batch of --batch-size {batch_size} x --seq-len {seq_len} needs {need:,}; "
+            f"lower --batch-size or --seq-len, or use a longer text"
+        )
+    warnings = []
+    chunks = (train // batch_size - 1) // seq_len
+    if chunks < 10:
+        warnings.append(f"small corpus: only {chunks} step(s) per epoch; the model will memorise it quickly")
+    if corpus.n_chars - train < 2:
+        warnings.append("no validation text (the split is empty); validation loss will not be reported")
+    return warnings

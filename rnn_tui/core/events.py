@@ -1,0 +1,108 @@
+"""Frozen records the trainer emits to whatever face is listening.
+
+They carry plain values and immutable tuples only, so a face may keep them
+without copying and the trainer never shares a mutable list with a screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Started:
+    run_dir: str
+    run_name: str
+    config: dict
+    parameters: int
+    device: str
+    device_name: str
+    precision: str
+    vocab_size: int
+    train_chars: int
+    val_chars: int
+    steps_per_epoch: int
+    start_step: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Losses since the last report plus the latest state; sent a few times a second."""
+
+    step: int
+    epoch: int
+    epoch_fraction: float
+    losses: tuple[tuple[int, float], ...]  # (step, train loss) for each step since the last report
+    chars_per_sec: float
+    lr: float
+    grad_norm: float
+    elapsed: float
+    eta: float | None  # seconds to the stop condition, None when open-ended
+    chars_seen: int
+    skipped_steps: int
+    memory: tuple[int, int] | None = None  # GPU bytes (used, total)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    step: int
+    val_loss: float
+    best_val_loss: float
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class Sample:
+    step: int
+    text: str
+    temperature: float
+
+
+@dataclass(frozen=True)
+class Saved:
+    step: int
+    path: str
+    kind: str  # "latest" or "best"
+    reason: str  # "autosave", "request", "best", "final", "rollback"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A CPU copy of the weights for sampling and tracing off the trainer thread."""
+
+    step: int
+    config: dict
+    vocab: str
+    weights: Any = field(repr=False)  # dict[str, Tensor], never written to after publication
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str  # "info", "warning", "error"
+    message: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str  # "running", "paused", "stopping"
+
+
+@dataclass(frozen=True)
+class Finished:
+    step: int
+    reason: str  # "max_steps", "max_time", "epochs", "stopped", "signal"
+    run_dir: str
+    checkpoint: str | None
+    best_val_loss: float | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    step: int
+    message: str
+    advice: str
+    run_dir: str | None
+    checkpoint: str | None
+    log_path: str | None = None

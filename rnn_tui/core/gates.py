@@ -1,0 +1,155 @@
+"""Recompute every gate, character by character, from the trained parameters.
+
+Training uses torch's fused recurrent kernels, which do not expose their
+gates. ``trace`` reruns the same equations step by step with the very same
+parameters (torch's layouts: LSTM rows i, f, g, o; GRU rows r, z, n), so what
+the gate view shows is what the fused module computed (a test holds the two
+to 1e-5). The input projections of a whole layer are one matrix product; only
+the recurrent part loops over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+GATES = {
+    "lstm": ("i", "f", "g", "o", "c", "h"),
+    "gru": ("r", "z", "n", "h"),
+    "rnn": ("h",),
+}
+GATE_NAMES = {
+    "i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
+    "h": "hidden state", "r": "reset gate", "z": "update gate", "n": "candidate",
+}
+SIGMOID_GATES = {"i", "f", "o", "r", "z"}  # values in (0, 1); the rest are in (-1, 1) (c shown as tanh(c))
+
+
+@dataclass(frozen=True)
+class GateTrace:
+    cell: str
+    chars: tuple[str, ...]
+    layers: tuple[dict, ...]  # per layer: gate name -> tensor (positions, hidden)
+    top: tuple[tuple[tuple[str, float], ...], ...]  # per position: the model's top next-character guesses
+    probs: torch.Tensor  # (positions, vocab): next-character distribution
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.cell]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layers[0]["h"].shape[1]
+
+    def to_json(self) -> dict:
+        return {
+            "cell": self.cell,
+            "chars": list(self.chars),
+            "layers": [{name: values.tolist() for name, values in layer.items()} for layer in self.layers],
+            "top": [[[ch, p] for ch, p in row] for row in self.top],
+        }
+
+
+def _param(rnn, name: str, layer: int):
+    value = getattr(rnn, f"{name}_l{layer}", None)
+    return value.detach().float() if value is not None else None
+
+
+@torch.inference_mode()
+def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
+    """Run ``text`` through ``model`` and return every gate at every position."""
+    from rnn_tui.core.sampling import check_prime
+
+    check_prime(vocab, text)
+    model = model.eval()
+    device = next(model.parameters()).device
+    ids = torch.tensor([vocab.index[ch] for ch in text], dtype=torch.long, device=device)
+    x = model.embed(ids).float()
+    rnn, cell, hidden = model.rnn, model.cell, model.hidden_size
+    layers = []
+    for layer in range(rnn.num_layers):
+        w_ih, w_hh = _param(rnn, "weight_ih", layer), _param(rnn, "weight_hh", layer)
+        b_ih, b_hh = _param(rnn, "bias_ih", layer), _param(rnn, "bias_hh", layer)
+        projected = x @ w_ih.T + (b_ih if b_ih is not None else 0)
+        b_hh = b_hh if b_hh is not None else torch.zeros(w_hh.shape[0], device=device)
+        h0, c0 = _initial(state, layer, hidden, device)
+        if cell == "lstm":
+            values = _lstm(projected, w_hh, b_hh, h0, c0)
+        elif cell == "gru":
+            values = _gru(projected, w_hh, b_hh, h0)
+        else:
+            values = _rnn(projected, w_hh, b_hh, h0, rnn.nonlinearity)
+        layers.append(values)
+        x = values["h"]  # dropout is off at inference, as in the fused module's eval mode
+    logits = model.head(x).float()
+    probs = torch.softmax(logits, dim=-1)
+    k = min(top, probs.shape[1])
+    values, indices = torch.topk(probs, k, dim=-1)
+    chars = vocab.chars
+    guesses = tuple(tuple((chars[i], p) for i, p in zip(ri, rv)) for ri, rv in zip(indices.tolist(), values.tolist()))
+    return GateTrace(cell, tuple(text), tuple({k: v.cpu() for k, v in layer.items()} for layer in layers), guesses, probs.cpu())
+
+
+def _initial(state, layer, hidden, device):
+    zeros = torch.zeros(hidden, device=device)
+    if state is None:
+        return zeros, zeros
+    if isinstance(state, tuple):
+        return state[0][layer, 0].float(), state[1][layer, 0].float()
+    return state[layer, 0].float(), zeros
+
+
+def _lstm(projected, w_hh, b_hh, h, c):
+    steps = projected.shape[0]
+    out = {name: torch.empty(steps, h.shape[0], device=h.device) for name in ("i", "f", "g", "o", "c", "h")}
+    for t in range(steps):
+        z = projected[t] + torch.mv(w_hh, h) + b_hh
+        i, f, g, o = z.chunk(4)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        out["i"][t], out["f"][t], out["g"][t], out["o"][t], out["c"][t], out["h"][t] = i, f, g, o, c, h
+    return out
+
+
+def _gru(projected, w_hh, b_hh, h):
+    steps, size = projected.shape[0], h.shape[0]
+    out = {name: torch.empty(steps, size, device=h.device) for name in ("r", "z", "n", "h")}
+    for t in range(steps):
+        recurrent = torch.mv(w_hh, h) + b_hh
+        x_r, x_z, x_n = projected[t].chunk(3)
+        h_r, h_z, h_n = recurrent.chunk(3)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        h = (1 - z) * n + z * h
+        out["r"][t], out["z"][t], out["n"][t], out["h"][t] = r, z, n, h
+    return out
+
+
+def _rnn(projected, w_hh, b_hh, h, nonlinearity="tanh"):
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    steps = projected.shape[0]
+    out = torch.empty(steps, h.shape[0], device=h.device)
+    for t in range(steps):
+        h = act(projected[t] + torch.mv(w_hh, h) + b_hh)
+        out[t] = h
+    return {"h": out}
+
+
+def display_values(trace: GateTrace, layer: int, gate: str) -> torch.Tensor:
+    """Values as the view colours them: tanh(c) for the cell state, the gate itself otherwise."""
+    values = trace.layers[layer][gate]
+    return torch.tanh(values) if gate == "c" else values
+
+
+def saturation(trace: GateTrace, layer: int, gate: str, low: float = 0.1, high: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per unit: fraction of positions left-saturated (< low) and right-saturated (> high).
+
+    For tanh-range values the thresholds are mapped onto (-1, 1).
+    """
+    values = display_values(trace, layer, gate)
+    if gate not in SIGMOID_GATES:
+        values = (values + 1) / 2
+    return (values < low).float().mean(0), (values > high).float().mean(0)

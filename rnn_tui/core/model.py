@@ -1,0 +1,83 @@
+"""CharRNN: embedding -> fused torch recurrent stack -> linear logits.
+
+Only torch's fused modules (cuDNN on the GPU, oneDNN on the CPU) are used for
+training; ``gates.py`` recomputes the gates from these same parameters. The
+parameter names are torch.nn's own (``embed.weight``, ``rnn.weight_ih_l0``,
+``head.weight``...) so a checkpoint loads into plain PyTorch.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class CharRNN(nn.Module):
+    def __init__(self, vocab_size: int, cell: str = "lstm", embed_size: int = 64, hidden_size: int = 256,
+                 layers: int = 2, dropout: float = 0.0):
+        super().__init__()
+        self.cell = cell
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.layers = layers
+        self.embed = nn.Embedding(vocab_size, embed_size)
+        extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
+        self.rnn = RNN_CLASSES[cell](
+            embed_size, hidden_size, num_layers=layers, batch_first=True,
+            dropout=dropout if layers > 1 else 0.0, **extra,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    @classmethod
+    def from_config(cls, config, vocab_size: int) -> "CharRNN":
+        return cls(vocab_size, config.cell, config.embed_size, config.hidden_size, config.layers, config.dropout)
+
+    def forward(self, x: torch.Tensor, state=None):
+        """x: (batch, time) int64 -> logits (batch, time, vocab), new state."""
+        out, state = self.rnn(self.embed(x), state)
+        return self.head(self.drop(out)), state
+
+    def initial_state(self, batch: int, device=None):
+        zeros = torch.zeros(self.layers, batch, self.hidden_size, device=device)
+        return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
+
+
+def detach_state(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+def state_to_list(state) -> list | None:
+    if state is None:
+        return None
+    return [s.detach().float().cpu() for s in (state if isinstance(state, tuple) else (state,))]
+
+
+def state_from_list(items, device):
+    if not items:
+        return None
+    tensors = tuple(t.to(device) for t in items)
+    return tensors if len(tensors) == 2 else tensors[0]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def build_from_weights(config: dict, vocab: str, weights: dict) -> "CharRNN":
+    """Rebuild a model (on the CPU, in eval mode) from a checkpoint's or snapshot's parts."""
+    from rnn_tui.core.errors import CheckpointError
+
+    try:
+        model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
+        model.load_state_dict(weights)
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint weights do not match its config ({first[:120]})") from None
+    return model.eval()

@@ -1,0 +1,443 @@
+"""The training loop: truncated BPTT, evaluation, clipping, NaN guard, saves.
+
+Only the thread that calls ``Trainer.run`` touches the model and optimizer.
+Faces talk to it through a ``queue.Queue`` of commands (handled between
+steps) and listen through ``sink(event)``. Reports are batched by time: losses
+stay on the device until a report is due, so reporting never costs a GPU sync
+per step. The one per-step sync is the finite check of loss and gradient norm,
+which decides whether the step is applied (as torch's GradScaler does).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+import traceback
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from rnn_tui import __version__
+from rnn_tui.core import commands as cmd
+from rnn_tui.core import events as ev
+from rnn_tui.core.batches import Streams, learning_rate, validation_streams
+from rnn_tui.core.config import SampleConfig, TrainConfig
+from rnn_tui.core.corpus import Corpus
+from rnn_tui.core.device import describe, memory, precision_name, resolve, resolve_precision
+from rnn_tui.core.model import CharRNN, build_from_weights, count_parameters, detach_state, state_from_list, state_to_list
+from rnn_tui.core.runs import Run, save_checkpoint
+from rnn_tui.core.sampling import generate
+
+MAX_ROLLBACKS = 3
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, corpus: Corpus, run: Run, resume: dict | None = None,
+                 report_interval: float = 0.25, notes: tuple[str, ...] = ()):
+        self.config = config.validated()
+        self.corpus = corpus
+        self.run_ = run
+        self.resume_state = resume
+        self.report_interval = report_interval
+        self.notes = notes
+        self.stop_requested = threading.Event()
+        self.stop_reason = "stopped"
+        self.latest_snapshot: ev.Snapshot | None = None
+        self.sample_temperature = config.sample_temperature
+        # Seams for tests: replace to inject failures into a step or a save.
+        self.step_hook: Callable[[int], None] | None = None
+        self.good = None
+
+    def request_stop(self, reason: str = "stopped") -> None:
+        """Thread- and signal-safe: the loop saves and returns at the next step."""
+        self.stop_reason = reason
+        self.stop_requested.set()
+
+    # ---- setup -------------------------------------------------------
+    def _setup(self) -> None:
+        c = self.config
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        self.device, note = resolve(c.device)
+        self.amp_dtype = resolve_precision(c.precision, self.device)
+        self.notes = self.notes + ((note,) if note else ())
+        torch.manual_seed(c.seed)
+        self.model = CharRNN.from_config(c, len(self.corpus.vocab)).to(self.device)
+        fused = {"fused": True} if self.device.type == "cuda" else {}
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, **fused)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.train_streams = Streams(self.corpus.train, c.batch_size, c.seq_len, self.device)
+        self.val_streams = validation_streams(self.corpus.val, c.batch_size, c.seq_len, self.device, c.eval_chars)
+        self.step = 0
+        self.state = None
+        self.best_val: float | None = None
+        self.lr_scale = 1.0
+        self.rollbacks = 0
+        self.skipped = 0
+        self.prior_elapsed = 0.0
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+
+    def _restore(self, s: dict) -> None:
+        self.model.load_state_dict(s["model"])
+        if s.get("optimizer"):
+            self.optimizer.load_state_dict(s["optimizer"])
+        self.step = int(s.get("step", 0))
+        self.state = state_from_list(s.get("hidden"), self.device)
+        self.best_val = s.get("best_val_loss")
+        self.lr_scale = float(s.get("lr_scale", 1.0))
+        self.rollbacks = int(s.get("rollbacks", 0))
+        self.skipped = int(s.get("skipped_steps", 0))
+        self.prior_elapsed = float(s.get("elapsed", 0.0))
+        rng = s.get("rng") or {}
+        if isinstance(rng.get("torch"), torch.Tensor):
+            torch.set_rng_state(rng["torch"])
+        if self.device.type == "cuda" and rng.get("cuda"):
+            try:
+                torch.cuda.set_rng_state(rng["cuda"][0], self.device)
+            except (RuntimeError, IndexError):
+                pass
+
+    # ---- checkpoints ---------------------------------------------------
+    def checkpoint_state(self) -> dict:
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
+        return {
+            "config": self.config.to_dict(),
+            "vocab": self.corpus.vocab.chars,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "hidden": state_to_list(self.state),
+            "rng": rng,
+            "corpus": self.corpus.summary(),
+            "best_val_loss": self.best_val,
+            "lr_scale": self.lr_scale,
+            "rollbacks": self.rollbacks,
+            "skipped_steps": self.skipped,
+            "elapsed": self.elapsed(),
+            "versions": {"rnn_tui": __version__, "torch": str(torch.__version__)},
+        }
+
+    def save(self, kind: str, reason: str) -> str | None:
+        path = self.run_.checkpoint(kind)
+        try:
+            save_checkpoint(self.checkpoint_state(), path, keep_previous=kind == "latest")
+        except OSError as exc:
+            self.sink(ev.Notice("warning", f"could not save {path.name} ({exc.strerror or exc}); the previous checkpoint is intact; training goes on"))
+            return None
+        self.last_save = time.monotonic()
+        self.sink(ev.Saved(self.step, str(path), kind, reason))
+        return str(path)
+
+    # ---- helpers ---------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.prior_elapsed + (time.monotonic() - self.t_start)
+
+    def lr_at(self, step: int) -> float:
+        c = self.config
+        return learning_rate(step, c.lr, c.warmup_steps, c.lr_decay, self.train_streams.chunks_per_epoch, self.lr_scale)
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
+
+    def snapshot(self) -> ev.Snapshot:
+        weights = {k: v.detach().to("cpu", torch.float32, copy=True) for k, v in self.model.state_dict().items()}
+        snap = ev.Snapshot(self.step, self.config.to_dict(), self.corpus.vocab.chars, weights)
+        self.latest_snapshot = snap
+        return snap
+
+    def _keep_good(self) -> None:
+        self.good = (
+            {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            _clone_tree(self.optimizer.state_dict()),
+        )
+
+    @torch.no_grad()
+    def evaluate(self) -> float | None:
+        vs = self.val_streams
+        if vs is None:
+            return None
+        self.model.eval()
+        total = torch.zeros((), device=self.device, dtype=torch.float64)
+        count = 0
+        state = None
+        with self.autocast():
+            for chunk in range(vs.chunks_per_epoch):
+                x, y = vs.batch(chunk)
+                logits, state = self.model(x, state)
+                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), reduction="sum").double()
+                count += y.numel()
+        self.model.train()
+        return float(total) / count
+
+    def live_sample(self, snap: ev.Snapshot) -> None:
+        model = build_from_weights(snap.config, snap.vocab, snap.weights)
+        cfg = SampleConfig(prime="\n" if "\n" in self.corpus.vocab.index else self.corpus.vocab.chars[0],
+                           length=self.config.sample_length, temperature=self.sample_temperature,
+                           seed=self.config.seed + self.step)
+        text = "".join(t.char for t in generate(model, self.corpus.vocab, cfg))
+        self.sink(ev.Sample(self.step, text, self.sample_temperature))
+
+    # ---- the loop ----------------------------------------------------------
+    def run(self, sink: Callable[[object], None], commands: "queue.Queue | None" = None) -> ev.Finished | ev.Failed:
+        self.sink = sink
+        self.commands = commands if commands is not None else queue.Queue()
+        self.t_start = time.monotonic()
+        self.last_save = time.monotonic()
+        try:
+            self._setup()
+            return self._loop()
+        except torch.OutOfMemoryError:
+            return self._fail("out of memory on " + str(getattr(self, "device", "the device")),
+                              "lower --batch-size or --hidden-size (or --seq-len) and resume")
+        except Exception as exc:  # noqa: BLE001 - the face must stay up and the run be saved
+            log = self._write_log()
+            return self._fail(f"{type(exc).__name__}: {exc}", "see the log for details; the last checkpoint is named", log)
+
+    def _write_log(self) -> str | None:
+        try:
+            path = self.run_.path / "error.log"
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(time.strftime("--- %Y-%m-%d %H:%M:%S\n") + traceback.format_exc())
+            return str(path)
+        except OSError:
+            return None
+
+    def _fail(self, message: str, advice: str, log: str | None = None) -> ev.Failed:
+        checkpoint = None
+        if getattr(self, "model", None) is not None and self.good is not None:
+            try:  # save the last good weights, not what broke
+                self.model.load_state_dict(self.good[0])
+                self.optimizer.load_state_dict(self.good[1])
+            except Exception:  # noqa: BLE001
+                pass
+        if getattr(self, "model", None) is not None:
+            checkpoint = self.save("latest", "final")
+        if checkpoint is None and self.run_.checkpoint("latest").exists():
+            checkpoint = str(self.run_.checkpoint("latest"))
+        failed = ev.Failed(getattr(self, "step", 0), message, advice, str(self.run_.path), checkpoint, log)
+        self.sink(failed)
+        return failed
+
+    def _stop_condition(self) -> str | None:
+        c = self.config
+        if self.stop_requested.is_set():
+            return self.stop_reason
+        if c.max_steps is not None and self.step >= c.max_steps:
+            return "max_steps"
+        if c.epochs is not None and self.step >= c.epochs * self.train_streams.chunks_per_epoch:
+            return "epochs"
+        if c.max_time is not None and time.monotonic() - self.t_start >= c.max_time:
+            return "max_time"
+        return None
+
+    def _eta(self, steps_per_sec: float) -> float | None:
+        c = self.config
+        etas = []
+        if c.max_steps is not None and steps_per_sec > 0:
+            etas.append((c.max_steps - self.step) / steps_per_sec)
+        if c.epochs is not None and steps_per_sec > 0:
+            etas.append((c.epochs * self.train_streams.chunks_per_epoch - self.step) / steps_per_sec)
+        if c.max_time is not None:
+            etas.append(c.max_time - (time.monotonic() - self.t_start))
+        return max(0.0, min(etas)) if etas else None
+
+    def _handle_commands(self) -> None:
+        paused = False
+        while True:
+            try:
+                command = self.commands.get(timeout=0.2) if paused else self.commands.get_nowait()
+            except queue.Empty:
+                if not paused or self.stop_requested.is_set():
+                    return
+                continue
+            if isinstance(command, cmd.Pause) and not paused:
+                paused = True
+                self.sink(ev.StateChanged("paused"))
+            elif isinstance(command, cmd.Resume) and paused:
+                paused = False
+                self.sink(ev.StateChanged("running"))
+                self.report_clock = time.monotonic()
+                self.report_step = self.step
+                return
+            elif isinstance(command, cmd.Stop):
+                self.request_stop(command.reason)
+                return
+            elif isinstance(command, cmd.Save):
+                self.save("latest", "request")
+            elif isinstance(command, cmd.RequestSnapshot):
+                self.sink(self.snapshot())
+            elif isinstance(command, cmd.SetSampleTemperature):
+                self.sample_temperature = command.temperature
+
+    def _loop(self) -> ev.Finished | ev.Failed:
+        c, streams = self.config, self.train_streams
+        vocab_size = len(self.corpus.vocab)
+        self.sink(ev.Started(
+            str(self.run_.path), self.run_.name, c.to_dict(), count_parameters(self.model), str(self.device),
+            describe(self.device), precision_name(self.amp_dtype), vocab_size, streams.streams.numel(),
+            self.corpus.val.numel(), streams.chunks_per_epoch, self.step, self.notes,
+        ))
+        self._keep_good()
+        self.sink(self.snapshot())
+        pending_losses: list[tuple[int, torch.Tensor]] = []
+        pending_rows: dict[int, dict] = {}
+        norm = torch.zeros(())
+        last_norm = 0.0
+        bad_in_a_row = 0
+        self.report_clock = time.monotonic()
+        self.report_step = self.step
+        last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
+        params = [p for p in self.model.parameters()]
+        chars_per_step = streams.batch_size * streams.seq_len
+
+        def flush(now: float) -> None:
+            nonlocal last_norm, pending_losses
+            if not pending_losses and not pending_rows:
+                return
+            values = torch.stack([loss for _, loss in pending_losses]).float().tolist() if pending_losses else []
+            losses = tuple((s, v) for (s, _), v in zip(pending_losses, values))
+            pending_losses = []
+            last_norm = float(norm)
+            dt = max(now - self.report_clock, 1e-9)
+            rate = (self.step - self.report_step) * chars_per_step / dt
+            steps_per_sec = (self.step - self.report_step) / dt
+            self.report_clock, self.report_step = now, self.step
+            rows = []
+            for s, v in losses:
+                if s in pending_rows:
+                    pending_rows[s]["train_loss"] = v
+            for s in sorted(pending_rows):
+                row = pending_rows.pop(s)
+                row.setdefault("chars_per_sec", round(rate, 1))
+                rows.append(row)
+            try:
+                self.run_.append_metrics(rows)
+            except OSError as exc:
+                self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror}); training goes on"))
+            epoch, chunk = streams.position(max(self.step - 1, 0))
+            self.sink(ev.Progress(
+                self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
+                last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
+                memory(self.device),
+            ))
+
+        reason = None
+        while True:
+            self._handle_commands()
+            reason = self._stop_condition()
+            if reason:
+                break
+            epoch, chunk = streams.position(self.step)
+            if chunk == 0:
+                self.state = None  # the streams wrapped: start from a blank state
+            lr = self.lr_at(self.step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            if self.step_hook is not None:
+                self.step_hook(self.step)
+            x, y = streams.batch(chunk)
+            with self.autocast():
+                logits, new_state = self.model(x, self.state)
+                loss = F.cross_entropy(logits.reshape(-1, vocab_size).float(), y.reshape(-1))
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
+            finite = bool(torch.isfinite(loss) & torch.isfinite(norm))
+            if finite or self.scaler.is_enabled():
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            if finite:
+                bad_in_a_row = 0
+                self.state = detach_state(new_state)
+                self.step += 1
+                pending_losses.append((self.step, loss.detach()))
+                if self.step % c.log_every == 0:
+                    pending_rows[self.step] = {"step": self.step, "lr": lr, "grad_norm": float(norm),
+                                               "elapsed": round(self.elapsed(), 3)}
+            else:
+                self.skipped += 1
+                bad_in_a_row += 1
+                self.sink(ev.Notice("warning", f"step {self.step + 1}: loss or gradient is not finite; step skipped ({self.skipped} so far)"))
+                if bad_in_a_row >= 2:
+                    if not self._roll_back():
+                        flush(time.monotonic())
+                        return self._fail(
+                            f"training diverged: the loss kept going NaN/Inf after {MAX_ROLLBACKS} rollbacks",
+                            f"lower --lr (it is {c.lr:g}) or --grad-clip, or use --precision fp32, then resume",
+                        )
+                    bad_in_a_row = 0
+                    self.state = None
+                continue
+
+            if self.step % c.eval_every == 0:
+                val = self.evaluate()
+                if val is not None and math.isfinite(val):
+                    is_best = self.best_val is None or val < self.best_val
+                    self.best_val = val if is_best else self.best_val
+                    pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
+                                                        "elapsed": round(self.elapsed(), 3)})["val_loss"] = val
+                    self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
+                    self._keep_good()
+                    if is_best:
+                        self.save("best", "best")
+
+            now = time.monotonic()
+            if now - self.report_clock >= self.report_interval:
+                flush(now)
+            if c.sample_every and now - last_sample >= c.sample_every:
+                last_sample = now
+                snap = self.snapshot()
+                self.sink(snap)
+                self.live_sample(snap)
+            if c.save_every and now - self.last_save >= c.save_every:
+                self.save("latest", "autosave")
+
+        if self.val_streams is not None and self.step and self.step % c.eval_every:
+            val = self.evaluate()
+            if val is not None and math.isfinite(val):
+                is_best = self.best_val is None or val < self.best_val
+                self.best_val = val if is_best else self.best_val
+                pending_rows.setdefault(self.step, {"step": self.step, "lr": self.lr_at(self.step - 1),
+                                                    "grad_norm": float(norm), "elapsed": round(self.elapsed(), 3)})["val_loss"] = val
+                self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
+                if is_best:
+                    self.save("best", "best")
+        flush(time.monotonic())
+        path = self.save("latest", "final")
+        self.sink(self.snapshot())
+        finished = ev.Finished(self.step, reason, str(self.run_.path), path, self.best_val)
+        self.sink(finished)
+        return finished
+
+    def _roll_back(self) -> bool:
+        if self.rollbacks >= MAX_ROLLBACKS or self.good is None:
+            return False
+        self.model.load_state_dict(self.good[0])
+        self.optimizer.load_state_dict(_clone_tree(self.good[1]))
+        self.rollbacks += 1
+        self.lr_scale *= 0.5
+        self.sink(ev.Notice("warning", f"loss went NaN/Inf twice: rolled back to the last good weights and halved the "
+                                       f"learning rate (now {self.lr_at(self.step):.3g}; rollback {self.rollbacks}/{MAX_ROLLBACKS})"))
+        return True
+
+
+def _clone_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _clone_tree(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_clone_tree(v) for v in obj]
+    return obj
+
+
+def default_threads() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

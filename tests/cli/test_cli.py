@@ -1,0 +1,131 @@
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import PYTHON, REPO, cli_env
+
+TINY = ["--hidden-size", "32", "--embed-size", "16", "--layers", "1", "--seq-len", "32", "--batch-size", "8",
+        "--precision", "fp32", "--device", "cpu", "--sample-every", "0", "--threads", "1"]
+
+
+def rnn_tui(home, *args, input=None, timeout=120):
+    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, env=cli_env(home),
+                          cwd=REPO, input=input, timeout=timeout)
+
+
+def assert_clear_error(proc, *needles):
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnn-tui: error:"), proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def trained(runs_home, small_corpus):
+    proc = rnn_tui(runs_home, str(small_corpus), "--headless", "--max-steps", "30", "--name", "t", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_headless_trains_saves_and_prints_the_run_folder_last(trained, runs_home):
+    last = trained.stdout.strip().splitlines()[-1]
+    assert last == str(runs_home / "runs" / "t")
+    assert (runs_home / "runs" / "t" / "latest.pt").is_file()
+    assert "finished at step 30" in trained.stdout
+    rows = [json.loads(line) for line in open(runs_home / "runs" / "t" / "metrics.jsonl")]
+    assert rows[-1]["step"] == 30
+
+
+def test_sample_prints_exactly_the_text_and_is_seeded(trained, runs_home):
+    a = rnn_tui(runs_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
+    b = rnn_tui(runs_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
+    assert a.returncode == 0 and a.stdout == b.stdout and len(a.stdout) == 120 and a.stderr == ""
+    folder = rnn_tui(runs_home, "sample", str(runs_home / "runs" / "t"), "--length", "50", "--greedy")
+    file = rnn_tui(runs_home, "sample", str(runs_home / "runs" / "t" / "latest.pt"), "--length", "50", "--greedy")
+    assert folder.stdout == file.stdout and len(folder.stdout) == 50
+
+
+def test_runs_list_show_delete(trained, runs_home):
+    listing = rnn_tui(runs_home, "runs")
+    assert listing.returncode == 0 and "NAME" in listing.stdout and "t " in listing.stdout and "1x32" in listing.stdout
+    show = rnn_tui(runs_home, "runs", "show", "t")
+    assert "latest.pt" in show.stdout and "steps       30" in show.stdout
+    refused = rnn_tui(runs_home, "runs", "delete", "t")
+    assert refused.returncode == 2 and (runs_home / "runs" / "t").exists()
+    gone = rnn_tui(runs_home, "runs", "delete", "t", "--yes")
+    assert gone.returncode == 0 and not (runs_home / "runs" / "t").exists()
+
+
+def test_trace_json(trained, runs_home):
+    proc = rnn_tui(runs_home, "trace", "t", "--text", "The king", "--json")
+    data = json.loads(proc.stdout)
+    assert data["cell"] == "lstm" and data["chars"] == list("The king")
+    assert set(data["layers"][0]) == {"i", "f", "g", "o", "c", "h"}
+    assert len(data["layers"][0]["i"]) == 8 and len(data["layers"][0]["i"][0]) == 32
+    assert len(data["top"][0]) == 5
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["missing.txt", "--headless"], ["no such file"]),
+    (["--headless", "--lr", "0"], ["--lr"]),
+    (["--headless", "--lr", "nan"], ["--lr"]),
+    (["--headless", "--lr", "inf"], ["--lr"]),
+    (["--headless", "--dropout", "1"], ["--dropout", "[0, 1)"]),
+    (["--headless", "--hidden-size", "-3"], ["--hidden-size"]),
+    (["--headless", "--batch-size", "0"], ["--batch-size"]),
+    (["--headless", "--device", "cuda"], ["CUDA is not available", "cpu"]),
+    (["--headless", "--device", "cuda:3"], ["cuda:3"]),
+    (["--headless", "--device", "mps"], ["mps"]),
+    (["--headless", "--layers", "two"], ["--layers", "two"]),
+])
+def test_bad_options_are_one_clear_line(runs_home, args, needles):
+    assert_clear_error(rnn_tui(runs_home, *args), *needles)
+
+
+def test_bad_corpora_are_one_clear_line(runs_home, tmp_path):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\u00e9 ".encode("latin-1") * 100)
+    assert_clear_error(rnn_tui(runs_home, str(latin), "--headless"), "--encoding latin-1", "offset 3")
+    binary = tmp_path / "model.pt"
+    binary.write_bytes(b"PK\x03\x04" + os.urandom(200))
+    assert_clear_error(rnn_tui(runs_home, str(binary), "--headless"), "not text")
+    short = tmp_path / "short.txt"
+    short.write_text("a short text " * 20)
+    assert_clear_error(rnn_tui(runs_home, str(short), "--headless"), "--seq-len", "--batch-size")
+    assert_clear_error(rnn_tui(runs_home, str(tmp_path), "--headless"), "directory")
+
+
+def test_bad_sample_inputs(trained, runs_home):
+    assert_clear_error(rnn_tui(runs_home, "sample", "nope"), "no such run")
+    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--temperature", "-1"), "--temperature")
+    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--prime", "\u00c6x"), "U+00C6")
+    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--length", "100000000"), "--length")
+
+
+def test_app_without_a_terminal_suggests_headless(runs_home, small_corpus):
+    assert_clear_error(rnn_tui(runs_home, str(small_corpus)), "--headless", "ssh -t")
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_signals_save_and_exit(runs_home, small_corpus, signum, code):
+    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--headless", "--name", "sig", *TINY],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO)
+    metrics = runs_home / "runs" / "sig" / "metrics.jsonl"
+    deadline = time.monotonic() + 60
+    while not (metrics.exists() and metrics.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - sent < 5
+    assert proc.returncode == code, err
+    assert (runs_home / "runs" / "sig" / "latest.pt").is_file()
+    assert out.strip().splitlines()[-1].endswith("sig")
+    resumed = rnn_tui(runs_home, "--headless", "--resume", "sig", "--max-steps", "200", "--threads", "1")
+    assert resumed.returncode == 0, resumed.stderr

@@ -1,0 +1,84 @@
+import pytest
+import torch
+
+from rnn_tui.core.corpus import Vocab
+from rnn_tui.core.gates import GATES, saturation, trace
+from rnn_tui.core.model import CharRNN
+
+VOCAB = Vocab("".join(sorted(set("the quick brown fox jumps over the lazy dog. 한국어 🙂\n"))))
+TEXT = "the quick brown fox 🙂 jumps over 한국어 the lazy dog.\nthe end"
+
+
+def model_for(cell, layers, seed=0):
+    torch.manual_seed(seed)
+    model = CharRNN(len(VOCAB), cell, embed_size=12, hidden_size=20, layers=layers, dropout=0.0)
+    with torch.no_grad():  # random weights with some scale, so gates are not all near 0.5
+        for p in model.parameters():
+            p.normal_(0, 0.25)
+    return model.eval()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_recomputed_states_equal_the_fused_module(cell, layers):
+    model = model_for(cell, layers, seed=layers)
+    result = trace(model, VOCAB, TEXT)
+    ids = torch.tensor([[VOCAB.index[ch] for ch in TEXT]])
+    with torch.no_grad():
+        emb = model.embed(ids)
+        out, state = model.rnn(emb)
+        logits, _ = model(ids)
+    assert set(result.layers[0]) == set(GATES[cell])
+    assert (result.layers[-1]["h"] - out[0]).abs().max() < 1e-5
+    final_h = state[0] if cell == "lstm" else state
+    for layer in range(layers):
+        assert (result.layers[layer]["h"][-1] - final_h[layer, 0]).abs().max() < 1e-5
+        if cell == "lstm":
+            assert (result.layers[layer]["c"][-1] - state[1][layer, 0]).abs().max() < 1e-5
+    assert (result.probs - torch.softmax(logits[0], -1)).abs().max() < 1e-5
+    assert len(result.chars) == len(TEXT) == len(result.top)
+
+
+def test_lstm_identities():
+    r = trace(model_for("lstm", 2), VOCAB, TEXT)
+    for layer in r.layers:
+        i, f, g, o, c, h = (layer[k] for k in "ifgoch")
+        previous_c = torch.cat([torch.zeros(1, c.shape[1]), c[:-1]])
+        assert torch.allclose(c, f * previous_c + i * g, atol=1e-6)
+        assert torch.allclose(h, o * torch.tanh(c), atol=1e-6)
+        for gate in (i, f, o):
+            assert gate.min() >= 0 and gate.max() <= 1
+        assert g.min() >= -1 and g.max() <= 1
+
+
+def test_gru_identity():
+    r = trace(model_for("gru", 2), VOCAB, TEXT)
+    for layer in r.layers:
+        z, n, h = layer["z"], layer["n"], layer["h"]
+        previous_h = torch.cat([torch.zeros(1, h.shape[1]), h[:-1]])
+        assert torch.allclose(h, (1 - z) * n + z * previous_h, atol=1e-6)
+
+
+def test_top_guesses_are_sorted_probabilities():
+    r = trace(model_for("gru", 1), VOCAB, TEXT)
+    for row in r.top:
+        probs = [p for _, p in row]
+        assert len(row) == 5 and probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+        assert all(ch in VOCAB.index for ch, _ in row)
+
+
+def test_saturation_fractions():
+    r = trace(model_for("lstm", 1), VOCAB, TEXT)
+    left, right = saturation(r, 0, "f")
+    f = r.layers[0]["f"]
+    assert torch.allclose(left, (f < 0.1).float().mean(0))
+    assert torch.allclose(right, (f > 0.9).float().mean(0))
+    assert ((left + right) <= 1).all()
+
+
+def test_json_shape():
+    r = trace(model_for("lstm", 2), VOCAB, "abc".replace("a", "t").replace("b", "h").replace("c", "e"))
+    data = r.to_json()
+    assert data["cell"] == "lstm" and data["chars"] == ["t", "h", "e"]
+    assert len(data["layers"]) == 2 and len(data["layers"][0]["f"]) == 3 and len(data["layers"][0]["f"][0]) == 20
+    assert len(data["top"][0]) == 5

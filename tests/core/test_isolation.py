@@ -1,0 +1,26 @@
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_core_imports_no_ui():
+    code = (
+        "import sys, pkgutil, importlib, rnn_tui.core as core\n"
+        "for m in pkgutil.iter_modules(core.__path__): importlib.import_module('rnn_tui.core.' + m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys, contextlib, io\n"
+        "from rnn_tui import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: cli.main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        "assert 'torch' not in sys.modules and 'textual' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

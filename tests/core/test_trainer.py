@@ -1,0 +1,164 @@
+import math
+import queue
+import threading
+import time
+
+import pytest
+import torch
+
+from rnn_tui.core import commands as cmd
+from rnn_tui.core import events as ev
+from rnn_tui.core.batches import Streams, learning_rate
+from rnn_tui.core.runs import load_checkpoint
+from tests.core.helpers import losses, train
+
+
+def test_loss_falls_run_saved_and_metrics_logged(small_corpus):
+    result, events, run = train(small_corpus, max_steps=120, lr=5e-3)
+    assert isinstance(result, ev.Finished) and result.reason == "max_steps" and result.step == 120
+    curve = [v for _, v in losses(events)]
+    assert len(curve) == 120
+    assert sum(curve[-10:]) / 10 < sum(curve[:10]) / 10 - 0.8
+    rows = run.read_metrics()
+    assert [r["step"] for r in rows] == list(range(1, 121))
+    assert all({"step", "train_loss", "lr", "grad_norm", "chars_per_sec", "elapsed"} <= set(r) for r in rows)
+    assert any("val_loss" in r for r in rows)
+    state = load_checkpoint(run.checkpoint("latest"))
+    assert state["step"] == 120 and state["vocab"] and "rnn.weight_hh_l0" in state["model"]
+    assert run.checkpoint("best").exists()
+    assert any(isinstance(e, ev.EvalResult) for e in events)
+
+
+def test_hidden_state_carried_and_reset_on_wrap():
+    data = torch.arange(8 * 41, dtype=torch.int64).to(torch.int32)
+    s = Streams(data, batch_size=8, seq_len=10, device=torch.device("cpu"))
+    assert s.chunks_per_epoch == 4
+    x0, y0 = s.batch(0)
+    x1, _ = s.batch(1)
+    assert torch.equal(x1[:, 0], y0[:, -1])  # consecutive chunks continue each stream
+    assert torch.equal(x0[1], torch.arange(41, 51))  # stream b starts at b * length
+    assert s.position(4) == (1, 0) and s.position(9) == (2, 1)
+
+
+def test_learning_rate_is_a_function_of_the_step_alone():
+    lrs = [learning_rate(s, 1e-3, 10, 0.5, 100) for s in range(300)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert lrs[150] == pytest.approx(5e-4) and lrs[250] == pytest.approx(2.5e-4)
+
+
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(small_corpus):
+    dropout = dict(dropout=0.2, layers=2)  # exercises the RNG state too
+    _, full_events, full_run = train(small_corpus, name="full", max_steps=40, **dropout)
+    _, _, part_run = train(small_corpus, name="part", max_steps=20, **dropout)
+    result, resumed_events, _ = train(None, resume="part", max_steps=40)
+    assert result.step == 40
+    full = {s: v for s, v in losses(full_events)}
+    resumed = dict(losses(resumed_events))
+    assert sorted(resumed) == list(range(21, 41))
+    for step in range(21, 41):
+        assert abs(full[step] - resumed[step]) < 1e-6, step
+    rows = part_run.read_metrics()
+    assert [r["step"] for r in rows] == list(range(1, 41))  # metrics.jsonl goes on where it stopped
+
+
+def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus):
+    def hook(trainer):
+        def poison(step):
+            if step >= 5:
+                with torch.no_grad():
+                    trainer.model.head.bias.fill_(float("nan"))
+        return poison
+
+    result, events, run = train(small_corpus, max_steps=50, hook=hook)
+    notices = [e.message for e in events if isinstance(e, ev.Notice)]
+    assert any("step skipped" in n for n in notices)
+    rollbacks = [n for n in notices if "rolled back" in n]
+    assert len(rollbacks) == 3 and "halved" in rollbacks[0]
+    assert isinstance(result, ev.Failed) and "--lr" in result.advice
+    curve = [v for _, v in losses(events)]
+    assert all(math.isfinite(v) for v in curve)  # the chart is never polluted
+    state = load_checkpoint(run.checkpoint("latest"))
+    assert all(torch.isfinite(t).all() for t in state["model"].values())
+
+
+def test_absurd_learning_rate_never_crashes(small_corpus):
+    result, events, _ = train(small_corpus, max_steps=40, lr=1e6, grad_clip=1e9, warmup_steps=0, cell="rnn")
+    assert isinstance(result, (ev.Finished, ev.Failed))
+    assert all(math.isfinite(v) for _, v in losses(events))
+
+
+def test_out_of_memory_is_reported_with_advice_and_the_run_saved(small_corpus):
+    def hook(trainer):
+        def boom(step):
+            if step == 7:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return boom
+
+    result, _, run = train(small_corpus, max_steps=30, hook=hook)
+    assert isinstance(result, ev.Failed) and "out of memory" in result.message
+    assert "--batch-size" in result.advice and "--hidden-size" in result.advice
+    assert load_checkpoint(run.checkpoint("latest"))["step"] == 7
+
+
+def test_unexpected_exception_is_logged_and_reported(small_corpus):
+    def hook(trainer):
+        def boom(step):
+            if step == 3:
+                raise ValueError("something odd")
+        return boom
+
+    result, _, run = train(small_corpus, max_steps=30, hook=hook)
+    assert isinstance(result, ev.Failed) and "something odd" in result.message
+    assert result.log_path and "ValueError" in open(result.log_path).read()
+    assert result.checkpoint and load_checkpoint(result.checkpoint)["step"] == 3
+
+
+def test_pause_resume_stop_through_the_command_queue(small_corpus):
+    commands = queue.Queue()
+    seen = []
+
+    def sink_watch():
+        time.sleep(0.1)
+
+    def hook(trainer):
+        def on_step(step):
+            if step == 5:
+                commands.put(cmd.Pause())
+                threading.Timer(0.5, lambda: commands.put(cmd.Resume())).start()
+            if step == 8:
+                commands.put(cmd.Save())
+                commands.put(cmd.Stop())
+        return on_step
+
+    started = time.monotonic()
+    result, events, run = train(small_corpus, max_steps=1000, commands=commands, hook=hook)
+    assert time.monotonic() - started >= 0.5
+    states = [e.state for e in events if isinstance(e, ev.StateChanged)]
+    assert states == ["paused", "running"]
+    assert result.reason == "stopped" and result.step in (9, 10)
+    assert any(isinstance(e, ev.Saved) and e.reason == "request" for e in events)
+
+
+def test_stop_request_from_another_thread_saves(small_corpus):
+    def hook(trainer):
+        def on_step(step):
+            if step == 4:
+                trainer.request_stop("signal SIGTERM")
+        return on_step
+
+    result, _, run = train(small_corpus, max_steps=1000, hook=hook)
+    assert result.reason == "signal SIGTERM"
+    assert load_checkpoint(run.checkpoint("latest"))["step"] == 5
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_other_cells_train(small_corpus, cell):
+    result, events, _ = train(small_corpus, max_steps=30, cell=cell, lr=5e-3)
+    curve = [v for _, v in losses(events)]
+    assert result.step == 30 and curve[-1] < curve[0]
+
+
+def test_bf16_autocast_trains(small_corpus):
+    result, events, _ = train(small_corpus, max_steps=20, precision="bf16")
+    started = next(e for e in events if isinstance(e, ev.Started))
+    assert started.precision == "bf16" and result.step == 20
