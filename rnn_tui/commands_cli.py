@@ -27,6 +27,10 @@ def sample(args: dict) -> int:
 
     options = {k: args[k] for k in ("prime", "length", "temperature", "top_k", "top_p", "seed", "greedy") if k in args}
     cfg = SampleConfig(**options).validated()
+    if "length" not in args and sys.stdout.isatty() and sys.stdin.isatty():
+        from rnn_tui.ui.launch import run_sample_app
+
+        return run_sample_app(args["run"], args.get("runs_dir"), options)
     _, model, vocab, _ = load_model(args["run"], args.get("runs_dir"))
     out = sys.stdout
     buffer = []

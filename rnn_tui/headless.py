@@ -178,4 +178,6 @@ class _RichView(_PlainView):
 
 def _printable(text: str) -> str:
     """Control characters as visible symbols, so a sample never changes the terminal's state."""
-    return "".join(ch if ch == "\n" or ch == "\t" or (ord(ch) >= 32 and ord(ch) != 127) else f"\\x{ord(ch):02x}" for ch in text)
+    from rnn_tui.core.textutil import visible
+
+    return visible(text)

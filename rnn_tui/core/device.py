@@ -99,7 +99,7 @@ def describe(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"CPU, {torch.get_num_threads()} threads"
 
 
 def memory(device: torch.device) -> tuple[int, int] | None:

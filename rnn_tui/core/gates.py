@@ -153,3 +153,57 @@ def saturation(trace: GateTrace, layer: int, gate: str, low: float = 0.1, high: 
     if gate not in SIGMOID_GATES:
         values = (values + 1) / 2
     return (values < low).float().mean(0), (values > high).float().mean(0)
+
+
+FEATURES = ("inside quotes", "inside brackets", "position in line", "word start", "whitespace", "upper case")
+
+
+def text_features(text: str) -> torch.Tensor:
+    """(positions, features) of simple properties of each character, as in Karpathy et al. 2015."""
+    rows = []
+    in_quote = False
+    depth = 0
+    column = 0
+    previous = " "
+    for ch in text:
+        if ch == '"':
+            in_quote = not in_quote
+        if ch in "([{":
+            depth += 1
+        rows.append((
+            float(in_quote),
+            float(depth > 0),
+            float(column),
+            float(ch.isalnum() and not previous.isalnum()),
+            float(ch.isspace()),
+            float(ch.isupper()),
+        ))
+        if ch in ")]}":
+            depth = max(0, depth - 1)
+        column = 0 if ch == "\n" else column + 1
+        previous = ch
+    return torch.tensor(rows, dtype=torch.float32).reshape(len(text), len(FEATURES))
+
+
+def interesting_units(trace: GateTrace, layer: int, gate: str, limit: int = 10) -> list[tuple[int, str, float]]:
+    """Units whose activation correlates best with a text feature: (unit, feature, correlation)."""
+    values = display_values(trace, layer, gate)
+    features = text_features("".join(trace.chars))
+    v = values - values.mean(0)
+    f = features - features.mean(0)
+    denominator = v.norm(dim=0)[:, None] * f.norm(dim=0)[None, :]
+    corr = (v.T @ f) / denominator.clamp_min(1e-8)  # (units, features)
+    corr = torch.where(denominator > 1e-8, corr, torch.zeros_like(corr))
+    best, which = corr.abs().max(dim=1)
+    order = torch.argsort(best, descending=True)[:limit]
+    return [(int(u), FEATURES[int(which[u])], float(corr[u, which[u]])) for u in order]
+
+
+def active_units(trace: GateTrace, layer: int, gate: str, start: int, stop: int, limit: int = 8) -> list[tuple[int, float]]:
+    """Units that are on across positions [start, stop): highest minimum value over the span (LSTMVis's selection)."""
+    values = display_values(trace, layer, gate)[start:stop]
+    if values.numel() == 0:
+        return []
+    floor = values.min(dim=0).values
+    order = torch.argsort(floor, descending=True)[:limit]
+    return [(int(u), float(floor[u])) for u in order]

@@ -82,3 +82,21 @@ def test_json_shape():
     assert data["cell"] == "lstm" and data["chars"] == ["t", "h", "e"]
     assert len(data["layers"]) == 2 and len(data["layers"][0]["f"]) == 3 and len(data["layers"][0]["f"][0]) == 20
     assert len(data["top"][0]) == 5
+
+
+def test_text_features_and_interesting_units_find_a_planted_unit():
+    from rnn_tui.core.gates import FEATURES, GateTrace, active_units, interesting_units, text_features
+
+    text = 'say "hi there" and (then) Go\nnew "line" here'
+    feats = text_features(text)
+    quote = FEATURES.index("inside quotes")
+    assert feats[text.index("h"), quote] == 1 and feats[0, quote] == 0
+    assert feats[text.index("t", text.index("(")), FEATURES.index("inside brackets")] == 1
+    assert feats[text.index("n", text.index("\n")), FEATURES.index("position in line")] == 0
+    h = torch.rand(len(text), 6) * 0.2 - 0.1
+    h[:, 4] = feats[:, quote] * 1.8 - 0.9  # unit 4 tracks quotes
+    planted = GateTrace("rnn", tuple(text), ({"h": h},), tuple(() for _ in text), torch.zeros(len(text), 2))
+    unit, feature, corr = interesting_units(planted, 0, "h")[0]
+    assert (unit, feature) == (4, "inside quotes") and corr > 0.95
+    start = text.index("hi")
+    assert active_units(planted, 0, "h", start, start + 5)[0][0] == 4

@@ -1,0 +1,231 @@
+"""The Textual app: composes screens, owns the trainer bridge, routes events.
+
+It computes nothing itself: trainer events go to the dashboard's widgets as
+attributes; snapshots are kept for the gate and sampling screens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding
+
+from rnn_tui.ui.messages import SetupFailed, SnapshotReady, TrainerEvent
+from rnn_tui.ui.screens.help import HelpScreen
+from rnn_tui.ui.screens.train import TrainScreen
+from rnn_tui.ui.widgets.loss_chart import LossChart
+from rnn_tui.ui.widgets.sample_log import SampleLog
+from rnn_tui.ui.widgets.stats import StatsPanel
+from rnn_tui.ui.widgets.status_line import StatusLine
+
+QUIT_GRACE = 10.0  # seconds to wait for the trainer to save before exiting anyway
+
+
+class RnnTuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rnn-tui"
+    BINDINGS = [
+        Binding("q", "request_quit", "Quit", priority=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, bridge_factory=None, viewer=None) -> None:
+        super().__init__()
+        self.bridge = bridge_factory(self) if bridge_factory else None
+        self.viewer = viewer  # a Snapshot to browse when there is no training
+        self.latest_snapshot = viewer
+        self.started = None
+        self.finished = None
+        self.failed = None
+        self.quitting = False
+        self.exit_code = 0
+
+    def get_default_screen(self):
+        return TrainScreen()
+
+    def on_mount(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, self.on_signal, signal.SIGTERM)
+            loop.add_signal_handler(signal.SIGHUP, self.on_signal, signal.SIGHUP)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+        self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        if self.bridge is not None:
+            self.bridge.start()
+            self.status("loading the corpus and building the model\u2026")
+
+    # ---- routing ----------------------------------------------------------
+    @property
+    def train_screen(self) -> TrainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, TrainScreen))
+
+    def status(self, message: str, level: str = "info") -> None:
+        self.train_screen.query_one(StatusLine).say(message, level)
+
+    def on_setup_failed(self, message: SetupFailed) -> None:
+        self.exit(return_code=2, message=Text(f"rnn-tui: error: {message.message}"))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self.latest_snapshot = message.snapshot
+        for screen in self.screen_stack:
+            handler = getattr(screen, "snapshot_arrived", None)
+            if handler is not None:
+                handler(message.snapshot)
+
+    def on_trainer_event(self, message: TrainerEvent) -> None:
+        from rnn_tui.core import events as ev
+
+        event = message.event
+        screen = self.train_screen
+        stats = screen.query_one(StatsPanel)
+        if isinstance(event, ev.Progress):
+            screen.query_one(LossChart).add_losses(event.losses)
+            stats.progress = event
+            stats.redraw()
+        elif isinstance(event, ev.EvalResult):
+            screen.query_one(LossChart).add_val(event.step, event.val_loss)
+            stats.last_val, stats.best_val = event.val_loss, event.best_val_loss
+            self.status(f"step {event.step:,}: validation loss {event.val_loss:.4f}" + (" (best)" if event.is_best else ""))
+        elif isinstance(event, ev.Sample):
+            screen.query_one(SampleLog).show(event.step, event.text, event.temperature)
+        elif isinstance(event, ev.Saved):
+            import time
+
+            stats.last_save = time.monotonic()
+            if event.reason != "best":
+                self.status(f"saved {event.kind}.pt at step {event.step:,} ({event.reason})", "ok")
+        elif isinstance(event, ev.Notice):
+            self.status(event.message, event.level)
+            if event.level != "info":
+                self.notify(event.message, severity="error" if event.level == "error" else "warning", markup=False)
+        elif isinstance(event, ev.StateChanged):
+            stats.state = event.state
+            screen.set_paused(event.state == "paused")
+            stats.redraw()
+        elif isinstance(event, ev.Started):
+            self.started = event
+            stats.started = event
+            stats.state = "running"
+            stats.redraw()
+            self.sub_title = event.run_name
+            self.status(f"training {event.run_name} on {event.device_name} ({event.precision}); run folder {event.run_dir}")
+            for note in event.notes:
+                self.notify(note, severity="warning", markup=False)
+        elif isinstance(event, ev.Finished):
+            self.finished = event
+            stats.state = "finished"
+            stats.redraw()
+            self.status(f"finished at step {event.step:,} ({event.reason}); saved {event.checkpoint}", "ok")
+            if self.quitting:
+                self.exit(return_code=self.exit_code)
+        elif isinstance(event, ev.Failed):
+            self.failed = event
+            stats.state = "failed"
+            stats.redraw()
+            where = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
+            log = f"; log {event.log_path}" if event.log_path else ""
+            self.status(f"training stopped: {event.message}{where}{log}", "error")
+            self.notify(f"{event.message}\n{event.advice}{where}{log}", title="Training stopped", severity="error",
+                        timeout=30, markup=False)
+            if self.quitting:
+                self.exit(return_code=self.exit_code)
+
+    # ---- actions the screens call -------------------------------------------
+    def _send(self, command) -> None:
+        if self.bridge is not None:
+            self.bridge.send(command)
+
+    def pause_training(self) -> None:
+        from rnn_tui.core.commands import Pause
+
+        self._send(Pause())
+
+    def resume_training(self) -> None:
+        from rnn_tui.core.commands import Resume
+
+        self._send(Resume())
+
+    def save_training(self) -> None:
+        from rnn_tui.core.commands import Save
+
+        self._send(Save())
+
+    def set_sample_temperature(self, temperature: float) -> None:
+        from rnn_tui.core.commands import SetSampleTemperature
+
+        self._send(SetSampleTemperature(temperature))
+
+    def request_snapshot(self) -> None:
+        from rnn_tui.core.commands import RequestSnapshot
+
+        self._send(RequestSnapshot())
+
+    def gate_text(self, source: str, length: int) -> str | None:
+        """Text for the gate view: a slice of the validation text or the latest live sample."""
+        if source == "validation":
+            prepared = self.bridge.prepared if self.bridge is not None else None
+            if prepared is None:
+                return None
+            corpus = prepared.corpus
+            stop = min(corpus.n_chars, corpus.split_at + length)
+            start = corpus.split_at if stop - corpus.split_at >= 50 else max(0, stop - length)
+            return corpus.text(start, stop)
+        if source == "sample":
+            return self.train_screen.query_one(SampleLog).text or None
+        return None
+
+    def sample_save_dir(self):
+        prepared = self.bridge.prepared if self.bridge is not None else None
+        return prepared.run.samples_dir if prepared is not None else None
+
+    def pop_screen_or_exit(self) -> None:
+        self.pop_screen()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_gates(self) -> None:
+        from rnn_tui.ui.screens.gates import GatesScreen
+
+        if self.latest_snapshot is None:
+            self.notify("no weights yet: the gate view opens once training has started", severity="warning")
+            return
+        self.push_screen(GatesScreen())
+
+    def action_sample(self) -> None:
+        from rnn_tui.ui.screens.sample import SampleScreen
+
+        if self.latest_snapshot is None:
+            self.notify("no weights yet: sampling opens once training has started", severity="warning")
+            return
+        self.push_screen(SampleScreen())
+
+    def action_request_quit(self, code: int = 0) -> None:
+        self.exit_code = code
+        training = self.bridge is not None and not self.bridge.done.is_set()
+        if not training:
+            self.exit(return_code=code)
+            return
+        if self.quitting:  # asked twice: go now, the trainer saves on its own thread
+            self.exit(return_code=code)
+            return
+        self.quitting = True
+        self.bridge.stop("quit" if code == 0 else f"signal {code - 128}")
+        self.status("saving the run and quitting\u2026", "warning")
+        self.set_timer(QUIT_GRACE, lambda: self.exit(return_code=self.exit_code))
+        self.set_interval(0.1, self._check_done)
+
+    def _check_done(self) -> None:
+        if self.bridge is not None and self.bridge.done.is_set():
+            self.exit(return_code=self.exit_code)
+
+    def on_signal(self, signum: int) -> None:
+        self.action_request_quit(128 + signum)

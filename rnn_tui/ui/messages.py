@@ -1,0 +1,32 @@
+"""App-wide messages: trainer events carried into the Textual message loop."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class TrainerEvent(Message):
+    """One event from the trainer thread (posted with ``post_message``, which never blocks it)."""
+
+    def __init__(self, event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class SnapshotReady(Message):
+    """A new weights snapshot; only the latest matters, so a backlog collapses."""
+
+    def __init__(self, snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotReady)
+
+
+class SetupFailed(Message):
+    """The corpus or run could not be prepared: the app exits with this line and code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message

@@ -1,0 +1,316 @@
+"""The gate view: every character coloured by the selected layer / gate / unit.
+
+Tracing runs in a thread worker on a weights snapshot, so training never
+pauses; while training, the view re-traces from the newest snapshot every few
+seconds (and on ``r``).
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from rnn_tui.ui.widgets.colour import legend, value_style
+from rnn_tui.ui.widgets.gate_text import GateText
+
+SOURCES = ("validation", "sample", "typed")
+TRACE_CHARS = 1200
+REFRESH_EVERY = 5.0
+
+
+class GatesScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("down", "unit(1)", "Unit+"),
+        Binding("up", "unit(-1)", "Unit-"),
+        Binding("right_square_bracket", "gate(1)", "Gate+"),
+        Binding("left_square_bracket", "gate(-1)", "Gate-"),
+        Binding("l", "layer(1)", "Layer"),
+        Binding("right", "move(1)", "Cursor", show=False),
+        Binding("left", "move(-1)", "Cursor", show=False),
+        Binding("shift+right", "select(1)", "Select", show=False),
+        Binding("shift+left", "select(-1)", "Select", show=False),
+        Binding("home", "jump(0)", "Start", show=False),
+        Binding("end", "jump(-1)", "End", show=False),
+        Binding("v", "source", "Source"),
+        Binding("e", "edit", "Type text"),
+        Binding("o", "overview", "Overview"),
+        Binding("r", "retrace", "Refresh", show=False),
+        Binding("L", "layer(-1)", "Layer-", show=False),
+        Binding("n", "interesting", "Next interesting", show=False),
+    ]
+    DEFAULT_CSS = """
+    GatesScreen #gate-head { height: 1; padding: 0 1; background: $boost; }
+    GatesScreen #gate-body { height: 1fr; }
+    GatesScreen GateText { border: round $primary; }
+    GatesScreen #overview { width: 34; border: round $secondary; padding: 0 1; }
+    GatesScreen #overview.hidden { display: none; }
+    GatesScreen #gate-detail { height: 4; padding: 0 1; }
+    GatesScreen #gate-input { display: none; }
+    GatesScreen #gate-input.shown { display: block; }
+    """
+
+    def __init__(self, source: str | None = None) -> None:
+        super().__init__()
+        self.trace = None
+        self.traced_step = -1
+        self.layer = 0
+        self.gate_index = 0
+        self.unit = 0
+        self.source = source or "validation"
+        self.typed = ""
+        self.error: str | None = None
+        self.interesting: list = []
+        self.interesting_pos = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="gate-head")
+        yield Input(placeholder="type text to trace, Enter to trace it, Esc to cancel", id="gate-input")
+        with Horizontal(id="gate-body"):
+            yield GateText(id="gate-text")
+            yield Static("", id="overview", classes="hidden")
+        yield Static("", id="gate-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(GateText).focus()
+        self.retrace()
+        self.set_interval(REFRESH_EVERY, self._refresh_if_training)
+
+    # ---- tracing ------------------------------------------------------------
+    def _text(self) -> str | None:
+        if self.source == "typed":
+            return self.typed or None
+        return self.app.gate_text(self.source, TRACE_CHARS)
+
+    def retrace(self) -> None:
+        snapshot = self.app.latest_snapshot
+        text = self._text()
+        if snapshot is None:
+            return
+        if not text:
+            self.error = f"no {self.source} text yet; press v for another source"
+            self.redraw()
+            return
+        self._trace(snapshot, text)
+
+    @work(thread=True, exclusive=True, group="trace", exit_on_error=False)
+    def _trace(self, snapshot, text: str) -> None:
+        from rnn_tui.core.corpus import Vocab
+        from rnn_tui.core.errors import UserError
+        from rnn_tui.core.gates import trace
+        from rnn_tui.core.model import build_from_weights
+
+        vocab = Vocab(snapshot.vocab)
+        keep = "".join(ch for ch in text if ch in vocab.index)
+        try:
+            if self.source == "typed":
+                from rnn_tui.core.sampling import check_prime
+
+                check_prime(vocab, text)
+            model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
+            result = trace(model, vocab, keep)
+        except UserError as exc:
+            self.app.call_from_thread(self._traced, None, snapshot.step, str(exc))
+            return
+        self.app.call_from_thread(self._traced, result, snapshot.step, None)
+
+    def _traced(self, result, step: int, error: str | None) -> None:
+        self.error = error
+        if result is not None:
+            self.trace, self.traced_step = result, step
+            self.unit = min(self.unit, result.hidden_size - 1)
+            self.layer = min(self.layer, len(result.layers) - 1)
+            self.gate_index = min(self.gate_index, len(result.gates) - 1)
+        self.redraw()
+
+    def snapshot_arrived(self, snapshot) -> None:
+        if self.is_current and snapshot.step > self.traced_step and self.traced_step >= 0 and self._due:
+            self._due = False
+            self.retrace()
+
+    _due = False
+
+    def _refresh_if_training(self) -> None:
+        self._due = True
+        self.app.request_snapshot()
+
+    # ---- drawing --------------------------------------------------------------
+    @property
+    def gate(self) -> str:
+        return self.trace.gates[self.gate_index] if self.trace else "h"
+
+    def redraw(self) -> None:
+        from rnn_tui.core.gates import GATE_NAMES, SIGMOID_GATES, display_values
+
+        head = self.query_one("#gate-head", Static)
+        text_widget = self.query_one(GateText)
+        detail = self.query_one("#gate-detail", Static)
+        if self.trace is None:
+            head.update(Text(self.error or "tracing\u2026"))
+            return
+        t, gate = self.trace, self.gate
+        diverging = gate not in SIGMOID_GATES
+        values = display_values(t, self.layer, gate)[:, self.unit].tolist()
+        text_widget.set_data(t.chars, values, diverging)
+        title = Text()
+        title.append(f"{t.cell.upper()} ", style="bold")
+        title.append(f"layer {self.layer + 1}/{len(t.layers)} \u00b7 ")
+        title.append(f"{gate} {GATE_NAMES[gate]}{' tanh(c)' if gate == 'c' else ''}", style="bold")
+        title.append(f" \u00b7 unit {self.unit}/{t.hidden_size - 1} \u00b7 {self.source} \u00b7 step {self.traced_step:,}  ")
+        title.append_text(legend(diverging, 11))
+        head.update(title)
+        text_widget.border_title = self.error or None
+        detail.update(self._detail())
+        if not self.query_one("#overview").has_class("hidden"):
+            self.query_one("#overview", Static).update(self._overview())
+
+    def _detail(self) -> Text:
+        from rnn_tui.core.gates import GATE_NAMES, SIGMOID_GATES, active_units, display_values
+        from rnn_tui.core.textutil import visible
+
+        t = self.trace
+        gt = self.query_one(GateText)
+        pos = min(gt.cursor, len(t.chars) - 1)
+        out = Text()
+        out.append(f"{visible(repr(t.chars[pos])):>6} @ {pos}: ", style="bold")
+        for gate in t.gates:
+            value = float(display_values(t, self.layer, gate)[pos, self.unit])
+            out.append(f"{gate}=", style="dim")
+            out.append(f"{value:+.2f}", style=value_style(value, gate not in SIGMOID_GATES))
+            out.append(" ")
+        out.append("\nnext: ", style="dim")
+        for ch, p in t.top[pos]:
+            out.append(visible(repr(ch)[1:-1]) or " ", style="bold")
+            out.append(f" {p:.0%}  ")
+        lo, hi = gt.span
+        if hi - lo > 1:
+            units = active_units(t, self.layer, self.gate, lo, hi, limit=6)
+            out.append(f"\non across {hi - lo} chars: ", style="dim")
+            out.append("  ".join(f"u{u} (min {v:+.2f})" for u, v in units))
+        return out
+
+    def _overview(self) -> Table:
+        from rnn_tui.core.gates import interesting_units, saturation
+
+        t = self.trace
+        left, right = saturation(t, self.layer, self.gate)
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_row(Text(f"saturation of {self.gate}, {t.hidden_size} units", style="bold"))
+        table.add_row(Text("fraction of chars: left (<0.1) | right (>0.9)", style="dim"))
+        bins = 10
+        hist_l = [0] * bins
+        hist_r = [0] * bins
+        for v in left.tolist():
+            hist_l[min(bins - 1, int(v * bins))] += 1
+        for v in right.tolist():
+            hist_r[min(bins - 1, int(v * bins))] += 1
+        peak = max(max(hist_l), max(hist_r), 1)
+        blocks = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+        row_l = "".join(blocks[round(h / peak * 8)] for h in hist_l)
+        row_r = "".join(blocks[round(h / peak * 8)] for h in hist_r)
+        table.add_row(Text(f"left  0{row_l}1"))
+        table.add_row(Text(f"right 0{row_r}1"))
+        always_left = int((left > 0.9).sum())
+        always_right = int((right > 0.9).sum())
+        table.add_row(Text(f"{always_left} units mostly left, {always_right} mostly right", style="dim"))
+        table.add_row(Text("interesting units (n: next)", style="bold"))
+        self.interesting = interesting_units(t, self.layer, self.gate, limit=8)
+        for unit, feature, corr in self.interesting:
+            marker = "\u25b6" if unit == self.unit else " "
+            table.add_row(Text(f"{marker}u{unit:<4} {corr:+.2f} {feature}"))
+        return table
+
+    # ---- actions ----------------------------------------------------------------
+    def action_back(self) -> None:
+        if self.query_one("#gate-input").has_class("shown"):
+            self._hide_input()
+            return
+        self.app.pop_screen_or_exit()
+
+    def action_unit(self, delta: int) -> None:
+        if self.trace:
+            self.unit = (self.unit + delta) % self.trace.hidden_size
+            self.redraw()
+
+    def action_gate(self, delta: int) -> None:
+        if self.trace:
+            self.gate_index = (self.gate_index + delta) % len(self.trace.gates)
+            self.redraw()
+
+    def action_layer(self, delta: int) -> None:
+        if self.trace:
+            self.layer = (self.layer + delta) % len(self.trace.layers)
+            self.redraw()
+
+    def action_move(self, delta: int) -> None:
+        gt = self.query_one(GateText)
+        gt.anchor = None
+        self._move(gt, delta)
+
+    def action_select(self, delta: int) -> None:
+        gt = self.query_one(GateText)
+        if gt.anchor is None:
+            gt.anchor = gt.cursor
+        self._move(gt, delta)
+
+    def action_jump(self, where: int) -> None:
+        gt = self.query_one(GateText)
+        gt.anchor = None
+        gt.cursor = 0 if where == 0 else max(0, len(gt.chars) - 1)
+        if self.trace:
+            self.redraw()
+
+    def _move(self, gt: GateText, delta: int) -> None:
+        if gt.chars:
+            gt.cursor = max(0, min(len(gt.chars) - 1, gt.cursor + delta))
+            self.query_one("#gate-detail", Static).update(self._detail())
+
+    def action_source(self) -> None:
+        self.source = SOURCES[(SOURCES.index(self.source) + 1) % len(SOURCES)]
+        if self.source == "typed" and not self.typed:
+            self.action_edit()
+            return
+        self.retrace()
+
+    def action_edit(self) -> None:
+        box = self.query_one("#gate-input", Input)
+        box.add_class("shown")
+        box.value = self.typed
+        box.focus()
+
+    def _hide_input(self) -> None:
+        self.query_one("#gate-input").remove_class("shown")
+        self.query_one(GateText).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.typed = event.value
+        self.source = "typed"
+        self._hide_input()
+        self.retrace()
+
+    def action_overview(self) -> None:
+        panel = self.query_one("#overview")
+        panel.toggle_class("hidden")
+        if self.trace:
+            self.redraw()
+
+    def action_interesting(self) -> None:
+        if not self.interesting:
+            self.query_one("#overview").remove_class("hidden")
+            self.redraw()
+        if self.interesting:
+            self.interesting_pos = (self.interesting_pos + 1) % len(self.interesting)
+            self.unit = self.interesting[self.interesting_pos][0]
+            self.redraw()
+
+    def action_retrace(self) -> None:
+        self.app.request_snapshot()
+        self.retrace()

@@ -1,0 +1,83 @@
+"""A small app for a saved run: the gate view or interactive sampling, no training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from rnn_tui.ui.screens.help import HelpScreen
+
+
+class ViewerApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rnn-tui"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit"), Binding("f1", "help", "Help")]
+
+    def __init__(self, loaded, screen: str, settings: dict | None = None, validation_text: str | None = None) -> None:
+        super().__init__()
+        self.latest_snapshot, self.run_dir = loaded
+        self.first_screen = screen
+        self.settings = settings or {}
+        self.validation_text = validation_text
+        if validation_text is None and self.run_dir is not None:
+            self.validation_text = _validation_text(Path(self.run_dir))
+
+    def on_mount(self) -> None:
+        if self.first_screen == "gates":
+            from rnn_tui.ui.screens.gates import GatesScreen
+
+            self.push_screen(GatesScreen(source="validation" if self.validation_text else "sample"))
+        else:
+            from rnn_tui.ui.screens.sample import SampleScreen
+
+            self.push_screen(SampleScreen(self.settings))
+
+    def request_snapshot(self) -> None:
+        pass  # the weights of a saved run do not change
+
+    def gate_text(self, source: str, length: int) -> str | None:
+        if source == "validation":
+            return self.validation_text[:length] if self.validation_text else None
+        if source == "sample":
+            from rnn_tui.core.config import SampleConfig
+            from rnn_tui.core.corpus import Vocab
+            from rnn_tui.core.model import build_from_weights
+            from rnn_tui.core.sampling import sample_text
+
+            snap = self.latest_snapshot
+            vocab = Vocab(snap.vocab)
+            model = build_from_weights(snap.config, snap.vocab, snap.weights)
+            prime = "\n" if "\n" in vocab.index else vocab.chars[0]
+            return prime + sample_text(model, vocab, SampleConfig(prime=prime, length=min(length, 600), seed=0))
+        return None
+
+    def sample_save_dir(self):
+        return Path(self.run_dir) / "samples" if self.run_dir else None
+
+    def pop_screen_or_exit(self) -> None:
+        if len(self.screen_stack) <= 2:
+            self.exit()
+        else:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def _validation_text(run_dir: Path, length: int = 4000) -> str | None:
+    """The start of the run's validation split, if its corpus is still where it was."""
+    from rnn_tui.core.errors import UserError
+    from rnn_tui.core.runs import Run
+
+    try:
+        config = Run(run_dir).read_config()
+        info = config.get("corpus", {})
+        from rnn_tui.core.corpus import load_corpus
+
+        corpus = load_corpus(info["path"], encoding=config.get("train", {}).get("encoding"),
+                             val_frac=info.get("val_frac", 0.1))
+    except (UserError, KeyError, OSError):
+        return None
+    return corpus.text(corpus.split_at, min(corpus.n_chars, corpus.split_at + length)) or None
