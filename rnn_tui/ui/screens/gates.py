@@ -60,7 +60,7 @@ class GatesScreen(Screen):
         super().__init__()
         self.trace = None
         self.traced_step = -1
-        self.layer = 0
+        self.layer_index = 0
         self.gate_index = 0
         self.unit = 0
         self.source = source or "validation"
@@ -126,7 +126,7 @@ class GatesScreen(Screen):
         if result is not None:
             self.trace, self.traced_step = result, step
             self.unit = min(self.unit, result.hidden_size - 1)
-            self.layer = min(self.layer, len(result.layers) - 1)
+            self.layer_index = min(self.layer_index, len(result.layers) - 1)
             self.gate_index = min(self.gate_index, len(result.gates) - 1)
         self.redraw()
 
@@ -157,11 +157,11 @@ class GatesScreen(Screen):
             return
         t, gate = self.trace, self.gate
         diverging = gate not in SIGMOID_GATES
-        values = display_values(t, self.layer, gate)[:, self.unit].tolist()
+        values = display_values(t, self.layer_index, gate)[:, self.unit].tolist()
         text_widget.set_data(t.chars, values, diverging)
         title = Text()
         title.append(f"{t.cell.upper()} ", style="bold")
-        title.append(f"layer {self.layer + 1}/{len(t.layers)} \u00b7 ")
+        title.append(f"layer {self.layer_index + 1}/{len(t.layers)} \u00b7 ")
         title.append(f"{gate} {GATE_NAMES[gate]}{' tanh(c)' if gate == 'c' else ''}", style="bold")
         title.append(f" \u00b7 unit {self.unit}/{t.hidden_size - 1} \u00b7 {self.source} \u00b7 step {self.traced_step:,}  ")
         title.append_text(legend(diverging, 11))
@@ -181,7 +181,7 @@ class GatesScreen(Screen):
         out = Text()
         out.append(f"{visible(repr(t.chars[pos])):>6} @ {pos}: ", style="bold")
         for gate in t.gates:
-            value = float(display_values(t, self.layer, gate)[pos, self.unit])
+            value = float(display_values(t, self.layer_index, gate)[pos, self.unit])
             out.append(f"{gate}=", style="dim")
             out.append(f"{value:+.2f}", style=value_style(value, gate not in SIGMOID_GATES))
             out.append(" ")
@@ -191,7 +191,7 @@ class GatesScreen(Screen):
             out.append(f" {p:.0%}  ")
         lo, hi = gt.span
         if hi - lo > 1:
-            units = active_units(t, self.layer, self.gate, lo, hi, limit=6)
+            units = active_units(t, self.layer_index, self.gate, lo, hi, limit=6)
             out.append(f"\non across {hi - lo} chars: ", style="dim")
             out.append("  ".join(f"u{u} (min {v:+.2f})" for u, v in units))
         return out
@@ -200,7 +200,7 @@ class GatesScreen(Screen):
         from rnn_tui.core.gates import interesting_units, saturation
 
         t = self.trace
-        left, right = saturation(t, self.layer, self.gate)
+        left, right = saturation(t, self.layer_index, self.gate)
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True)
         table.add_row(Text(f"saturation of {self.gate}, {t.hidden_size} units", style="bold"))
@@ -222,7 +222,7 @@ class GatesScreen(Screen):
         always_right = int((right > 0.9).sum())
         table.add_row(Text(f"{always_left} units mostly left, {always_right} mostly right", style="dim"))
         table.add_row(Text("interesting units (n: next)", style="bold"))
-        self.interesting = interesting_units(t, self.layer, self.gate, limit=8)
+        self.interesting = interesting_units(t, self.layer_index, self.gate, limit=8)
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
             table.add_row(Text(f"{marker}u{unit:<4} {corr:+.2f} {feature}"))
@@ -247,7 +247,7 @@ class GatesScreen(Screen):
 
     def action_layer(self, delta: int) -> None:
         if self.trace:
-            self.layer = (self.layer + delta) % len(self.trace.layers)
+            self.layer_index = (self.layer_index + delta) % len(self.trace.layers)
             self.redraw()
 
     def action_move(self, delta: int) -> None:

@@ -33,8 +33,8 @@ class SampleScreen(Screen):
         Binding("ctrl+r", "reseed", "New seed"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+t", "confidence", "Confidence"),
-        Binding("ctrl+left", "cursor(-1)", "Cursor", show=False),
-        Binding("ctrl+right", "cursor(1)", "Cursor", show=False),
+        Binding("ctrl+left", "cursor(-1)", "Cursor", show=False, priority=True),
+        Binding("ctrl+right", "cursor(1)", "Cursor", show=False, priority=True),
     ]
     DEFAULT_CSS = """
     SampleScreen #settings { height: 3; }

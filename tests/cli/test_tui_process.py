@@ -1,0 +1,56 @@
+"""The real app in a pseudo-terminal: a hang-up saves the run and ends the process."""
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.cli.test_cli import TINY
+from tests.conftest import PYTHON, REPO, cli_env
+
+
+def drain(fd, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                os.read(fd, 65536)
+            except OSError:
+                return
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGHUP, 129), (signal.SIGTERM, 143)])
+def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, signum, code):
+    master, slave = pty.openpty()
+    env = cli_env(runs_home)
+    env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
+    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "tui", *TINY],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+    os.close(slave)
+    metrics = runs_home / "runs" / "tui" / "metrics.jsonl"
+    try:
+        deadline = time.monotonic() + 60
+        while not (metrics.exists() and metrics.stat().st_size > 0):
+            assert time.monotonic() < deadline and proc.poll() is None
+            drain(master, 0.2)
+        proc.send_signal(signum)
+        if signum == signal.SIGHUP:
+            os.close(master)  # the connection is gone: nobody reads the terminal any more
+            master = None
+        else:
+            drain(master, 1.0)
+        assert proc.wait(timeout=15) == code
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if master is not None:
+            os.close(master)
+    from rnn_tui.core.runs import load_checkpoint
+
+    state = load_checkpoint(runs_home / "runs" / "tui" / "latest.pt")
+    assert state["step"] > 0
