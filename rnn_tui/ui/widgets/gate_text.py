@@ -15,7 +15,7 @@ CURSOR = Style(reverse=True, bold=True, underline=True)
 
 class GateText(Widget, can_focus=True):
     DEFAULT_CSS = """
-    GateText { height: 1fr; padding: 0 1; }
+    GateText { width: 1fr; height: 1fr; padding: 0 1; }
     """
     cursor: reactive[int] = reactive(0)
     anchor: reactive[int | None] = reactive(None)

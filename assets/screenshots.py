@@ -1,0 +1,44 @@
+"""Regenerate the README screenshots: python assets/screenshots.py (about a minute on a CPU)."""
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+os.environ.setdefault("RNN_TUI_HOME", tempfile.mkdtemp())
+
+
+async def main(seconds: float = 45.0) -> None:
+    from rnn_tui.ui.app import RnnTuiApp
+    from rnn_tui.ui.bridge import TrainerBridge
+    from rnn_tui.ui.launch import load_snapshot
+    from rnn_tui.ui.viewer import ViewerApp
+
+    corpus = str(HERE / "shakespeare_tragedies.txt")
+    options = dict(hidden_size=128, layers=2, sample_every=3.0, eval_every=100, max_time=seconds)
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, {"name": "screenshot"}, options))
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.finished is None:
+            await pilot.pause(0.5)
+        await pilot.pause(0.5)
+        app.save_screenshot(str(HERE / "dashboard.svg"))
+    run_dir = app.finished.run_dir
+    viewer = ViewerApp(load_snapshot(run_dir, None), "gates")
+    async with viewer.run_test(size=(80, 24)) as pilot:
+        while viewer.screen.trace is None:
+            await pilot.pause(0.1)
+        await pilot.press("right_square_bracket", "o")
+        await pilot.press("n")
+        for _ in range(40):
+            await pilot.press("right")
+        await pilot.pause(0.3)
+        viewer.save_screenshot(str(HERE / "gates.svg"))
+    print("wrote", HERE / "dashboard.svg", HERE / "gates.svg")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
