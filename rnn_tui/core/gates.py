@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from rnn_tui.core.cells import gru_step, layer_params, lstm_step, rnn_step
+
 GATES = {
     "lstm": ("i", "f", "g", "o", "c", "h"),
     "gru": ("r", "z", "n", "h"),
@@ -51,11 +53,6 @@ class GateTrace:
         }
 
 
-def _param(rnn, name: str, layer: int):
-    value = getattr(rnn, f"{name}_l{layer}", None)
-    return value.detach().float() if value is not None else None
-
-
 @torch.inference_mode()
 def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
     """Run ``text`` through ``model`` and return every gate at every position."""
@@ -69,10 +66,8 @@ def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
     rnn, cell, hidden = model.rnn, model.cell, model.hidden_size
     layers = []
     for layer in range(rnn.num_layers):
-        w_ih, w_hh = _param(rnn, "weight_ih", layer), _param(rnn, "weight_hh", layer)
-        b_ih, b_hh = _param(rnn, "bias_ih", layer), _param(rnn, "bias_hh", layer)
-        projected = x @ w_ih.T + (b_ih if b_ih is not None else 0)
-        b_hh = b_hh if b_hh is not None else torch.zeros(w_hh.shape[0], device=device)
+        w_ih, w_hh, b_ih, b_hh = layer_params(rnn, layer)
+        projected = torch.addmm(b_ih, x, w_ih.T)  # the input side of every step in one product
         h0, c0 = _initial(state, layer, hidden, device)
         if cell == "lstm":
             values = _lstm(projected, w_hh, b_hh, h0, c0)
@@ -101,41 +96,36 @@ def _initial(state, layer, hidden, device):
 
 
 def _lstm(projected, w_hh, b_hh, h, c):
-    steps = projected.shape[0]
-    out = {name: torch.empty(steps, h.shape[0], device=h.device) for name in ("i", "f", "g", "o", "c", "h")}
+    steps, size = projected.shape[0], h.shape[0]
+    gates = torch.empty(steps, 4 * size, device=h.device)
+    cells = torch.empty(steps, size, device=h.device)
+    hidden = torch.empty(steps, size, device=h.device)
     for t in range(steps):
-        z = projected[t] + torch.mv(w_hh, h) + b_hh
-        i, f, g, o = z.chunk(4)
-        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c = f * c + i * g
-        h = o * torch.tanh(c)
-        out["i"][t], out["f"][t], out["g"][t], out["o"][t], out["c"][t], out["h"][t] = i, f, g, o, c, h
-    return out
+        lstm_step(projected[t], w_hh, b_hh, h, c, gates[t], cells[t], hidden[t])
+        h, c = hidden[t], cells[t]
+    i, f, g, o = gates.split(size, dim=1)
+    return {"i": i, "f": f, "g": g, "o": o, "c": cells, "h": hidden}
 
 
 def _gru(projected, w_hh, b_hh, h):
     steps, size = projected.shape[0], h.shape[0]
-    out = {name: torch.empty(steps, size, device=h.device) for name in ("r", "z", "n", "h")}
+    gates = torch.empty(steps, 3 * size, device=h.device)
+    hidden = torch.empty(steps, size, device=h.device)
+    scratch = torch.empty(3 * size, device=h.device)
     for t in range(steps):
-        recurrent = torch.mv(w_hh, h) + b_hh
-        x_r, x_z, x_n = projected[t].chunk(3)
-        h_r, h_z, h_n = recurrent.chunk(3)
-        r = torch.sigmoid(x_r + h_r)
-        z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-        h = (1 - z) * n + z * h
-        out["r"][t], out["z"][t], out["n"][t], out["h"][t] = r, z, n, h
-    return out
+        gru_step(projected[t], w_hh, b_hh, h, gates[t], scratch, hidden[t])
+        h = hidden[t]
+    r, z, n = gates.split(size, dim=1)
+    return {"r": r, "z": z, "n": n, "h": hidden}
 
 
 def _rnn(projected, w_hh, b_hh, h, nonlinearity="tanh"):
-    act = torch.tanh if nonlinearity == "tanh" else torch.relu
     steps = projected.shape[0]
-    out = torch.empty(steps, h.shape[0], device=h.device)
+    hidden = torch.empty(steps, h.shape[0], device=h.device)
     for t in range(steps):
-        h = act(projected[t] + torch.mv(w_hh, h) + b_hh)
-        out[t] = h
-    return {"h": out}
+        rnn_step(projected[t], w_hh, b_hh, h, hidden[t], nonlinearity)
+        h = hidden[t]
+    return {"h": hidden}
 
 
 def display_values(trace: GateTrace, layer: int, gate: str) -> torch.Tensor:

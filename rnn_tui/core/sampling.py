@@ -59,6 +59,55 @@ def filtered_probs(logits: torch.Tensor, temperature: float, top_k: int | None, 
     return probs
 
 
+class Stepper:
+    """One character at a time through a CharRNN, with the cell equations on its own weights.
+
+    For a single stream this is tens of times faster on a CPU than calling the
+    fused module per character; a test holds the two to the same text.
+    """
+
+    def __init__(self, model, state=None):
+        from rnn_tui.core.cells import layer_params
+
+        rnn = model.rnn
+        self.cell, self.nonlinearity = model.cell, getattr(rnn, "nonlinearity", "tanh")
+        self.layers = [layer_params(rnn, k) for k in range(rnn.num_layers)]
+        w_ih, _, b_ih, _ = self.layers[0]
+        self.input_table = model.embed.weight.detach().float() @ w_ih.T + b_ih  # layer 0's input side, per character
+        self.head_w, self.head_b = model.head.weight.detach().float(), model.head.bias.detach().float()
+        size, device = model.hidden_size, self.head_w.device
+        width = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+        self.h = [torch.zeros(size, device=device) for _ in self.layers]
+        self.c = [torch.zeros(size, device=device) for _ in self.layers]
+        if state is not None:
+            hs = state[0] if isinstance(state, tuple) else state
+            for k in range(len(self.layers)):
+                self.h[k].copy_(hs[k, 0].float())
+                if isinstance(state, tuple):
+                    self.c[k].copy_(state[1][k, 0].float())
+        self.gates = torch.empty(width * size, device=device)
+        self.scratch = torch.empty(3 * size, device=device)
+        self.x_proj = torch.empty(width * size, device=device)
+        self.logits = torch.empty(self.head_b.shape[0], device=device)
+
+    def step(self, index: int) -> torch.Tensor:
+        from rnn_tui.core.cells import gru_step, lstm_step, rnn_step
+
+        for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.layers):
+            if k == 0:
+                x_proj = self.input_table[index]
+            else:
+                x_proj = torch.addmv(b_ih, w_ih, self.h[k - 1], out=self.x_proj)
+            if self.cell == "lstm":
+                lstm_step(x_proj, w_hh, b_hh, self.h[k], self.c[k], self.gates, self.c[k], self.h[k])
+            elif self.cell == "gru":
+                gru_step(x_proj, w_hh, b_hh, self.h[k], self.gates, self.scratch, self.h[k])
+            else:
+                rnn_step(x_proj, w_hh, b_hh, self.h[k], self.gates, self.nonlinearity)  # h_out may not alias h here
+                self.h[k].copy_(self.gates)
+        return torch.addmv(self.head_b, self.head_w, self.h[-1], out=self.logits)
+
+
 @torch.inference_mode()
 def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -> Iterator[Token]:
     """Yield ``cfg.length`` tokens after priming the model with ``cfg.prime``."""
@@ -72,9 +121,9 @@ def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -
     greedy = cfg.greedy or cfg.temperature < GREEDY_BELOW
     chars = vocab.chars
     ids = torch.tensor([[vocab.index[ch] for ch in prime]], dtype=torch.long, device=device)
-    logits, state = model(ids, state)
+    logits, state = model(ids, state)  # the prime in one fused call
     last = logits[0, -1].float().cpu()
-    step_input = torch.empty((1, 1), dtype=torch.long, device=device)
+    stepper = Stepper(model.cpu() if device.type != "cpu" else model, state=_to_cpu(state))
     for _ in range(cfg.length):
         if greedy:
             index = int(torch.argmax(last))
@@ -87,9 +136,15 @@ def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -
             values, indices = torch.topk(model_probs, min(top, model_probs.numel()))
             alternatives = tuple((chars[i], p) for i, p in zip(indices.tolist(), values.tolist()))
         yield Token(chars[index], index, float(model_probs[index]), alternatives)
-        step_input.fill_(index)
-        logits, state = model(step_input, state)
-        last = logits[0, -1].float().cpu()
+        last = stepper.step(index)
+
+
+def _to_cpu(state):
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.cpu() for s in state)
+    return state.cpu()
 
 
 def sample_text(model, vocab: Vocab, cfg: SampleConfig) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import signal
 
 from rich.text import Text
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from rnn_tui.ui.messages import SetupFailed, SnapshotReady, TrainerEvent
@@ -60,6 +60,20 @@ class RnnTuiApp(App):
         if self.bridge is not None:
             self.bridge.start()
             self.status("loading the corpus and building the model\u2026")
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, TrainScreen):
+            yield SystemCommand("Pause or resume training", "Stop or restart the training steps (space)", screen.action_toggle_pause)
+            yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", self.save_training)
+            yield SystemCommand("Gate view", "Colour each character by a gate's value (g)", self.action_gates)
+            yield SystemCommand("Interactive sampling", "Sample from the current weights (i)", self.action_sample)
+            yield SystemCommand("Live-sample temperature up", "Hotter live samples (t)", lambda: screen.action_temperature(1))
+            yield SystemCommand("Live-sample temperature down", "Cooler live samples (T)", lambda: screen.action_temperature(-1))
+            yield SystemCommand("Toggle bits/nats", "Loss units on the chart (b)", screen.action_toggle_bits)
+            yield SystemCommand("Toggle the raw loss curve", "Show or hide the unsmoothed curve (r)", screen.action_toggle_raw)
+        yield SystemCommand("Help", "Keys and what the screens show (?)", self.action_help)
+        yield SystemCommand("Save and quit", "Stop training, save the run and exit (q)", self.action_request_quit)
 
     # ---- routing ----------------------------------------------------------
     @property

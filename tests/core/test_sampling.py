@@ -73,3 +73,17 @@ def test_streaming_yields_probabilities_and_alternatives(model):
     assert len(tokens) == 10
     for t in tokens:
         assert 0 < t.prob <= 1 and len(t.top) == 5 and t.top[0][1] >= t.top[-1][1]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_stepper_matches_the_fused_module(cell):
+    from rnn_tui.core.sampling import Stepper
+
+    torch.manual_seed(1)
+    m = CharRNN(len(VOCAB), cell, 8, 24, 3).eval()
+    ids = [VOCAB.index[ch] for ch in "the quick brown fox jumps"]
+    with torch.no_grad():
+        fused, _ = m(torch.tensor([ids]))
+        stepper = Stepper(m)
+        for t, index in enumerate(ids):
+            assert (stepper.step(index) - fused[0, t]).abs().max() < 1e-5

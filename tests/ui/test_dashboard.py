@@ -142,3 +142,24 @@ async def test_bad_corpus_exits_with_code_2(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
     assert app.return_code == 2
+
+
+async def test_tiny_terminal_shows_a_notice_and_recovers():
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inject(app, pilot, started())
+        screen = app.train_screen
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        assert screen.has_class("too-small") and screen.query_one("#too-small").display
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not screen.has_class("too-small") and screen.query_one(LossChart).region.height > 3
+
+
+async def test_command_palette_lists_the_training_actions():
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Pause or resume training", "Save a checkpoint now", "Gate view", "Interactive sampling", "Save and quit"):
+            assert wanted in titles

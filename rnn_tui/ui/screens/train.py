@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.sample_log import SampleLog
@@ -39,12 +39,19 @@ class TrainScreen(Screen):
             yield LossChart(id="chart")
             yield StatsPanel(id="stats")
         yield SampleLog(id="sample")
+        yield Static("terminal too small: enlarge it to at least 60x15", id="too-small")
         yield StatusLine(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#chart").border_title = "loss"
         self.query_one("#sample").border_title = "sample"
+
+    MIN_SIZE = (60, 15)
+
+    def on_resize(self, event) -> None:
+        small = event.size.width < self.MIN_SIZE[0] or event.size.height < self.MIN_SIZE[1]
+        self.set_class(small, "too-small")
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "pause":
@@ -56,6 +63,12 @@ class TrainScreen(Screen):
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         self.refresh_bindings()
+
+    def action_toggle_pause(self) -> None:
+        if self.paused:
+            self.action_resume()
+        else:
+            self.action_pause()
 
     def action_pause(self) -> None:
         self.app.pause_training()
