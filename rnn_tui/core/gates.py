@@ -1,11 +1,13 @@
-"""Recompute every gate, character by character, from the trained parameters.
+"""Every gate, character by character, recomputed from the trained parameters.
 
 Training uses torch's fused recurrent kernels, which do not expose their
-gates. ``trace`` reruns the same equations step by step with the very same
-parameters (torch's layouts: LSTM rows i, f, g, o; GRU rows r, z, n), so what
-the gate view shows is what the fused module computed (a test holds the two
-to 1e-5). The input projections of a whole layer are one matrix product; only
-the recurrent part loops over time.
+gates. ``trace`` gets each layer's hidden states from the fused kernel itself
+(one single-layer call per layer, on the very same parameters), then
+recomputes every gate at every position from them with torch's layouts (LSTM
+rows i, f, g, o; GRU rows r, z, n): given h_{t-1} for all t, the gates are
+one matrix product per layer, and only the LSTM cell state needs a loop
+(c_t = f*c_{t-1} + i*g, elementwise). Tests hold the recomputation to the
+fused module: o*tanh(c) and (1-z)*n + z*h_{t-1} give back its h within 1e-5.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rnn_tui.core.cells import gru_step, layer_params, lstm_step, rnn_step
+from rnn_tui.core.cells import layer_params
 
 GATES = {
     "lstm": ("i", "f", "g", "o", "c", "h"),
@@ -67,16 +69,24 @@ def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
     layers = []
     for layer in range(rnn.num_layers):
         w_ih, w_hh, b_ih, b_hh = layer_params(rnn, layer)
-        projected = torch.addmm(b_ih, x, w_ih.T)  # the input side of every step in one product
         h0, c0 = _initial(state, layer, hidden, device)
+        h = _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, h0, c0)
+        h_prev = torch.cat([h0[None], h[:-1]])
+        x_proj = torch.addmm(b_ih, x, w_ih.T)  # W_ih x_t + b_ih for every t
+        h_proj = torch.addmm(b_hh, h_prev, w_hh.T)  # W_hh h_{t-1} + b_hh for every t
         if cell == "lstm":
-            values = _lstm(projected, w_hh, b_hh, h0, c0)
+            i, f, g, o = (x_proj + h_proj).split(hidden, dim=1)
+            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+            values = {"i": i, "f": f, "g": g, "o": o, "c": _cell_states(i, f, g, c0), "h": h}
         elif cell == "gru":
-            values = _gru(projected, w_hh, b_hh, h0)
+            x_r, x_z, x_n = x_proj.split(hidden, dim=1)
+            h_r, h_z, h_n = h_proj.split(hidden, dim=1)
+            r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+            values = {"r": r, "z": z, "n": (x_n + r * h_n).tanh(), "h": h}
         else:
-            values = _rnn(projected, w_hh, b_hh, h0, rnn.nonlinearity)
+            values = {"h": h}
         layers.append(values)
-        x = values["h"]  # dropout is off at inference, as in the fused module's eval mode
+        x = h  # dropout is off at inference, as in the fused module's eval mode
     logits = model.head(x).float()
     probs = torch.softmax(logits, dim=-1)
     k = min(top, probs.shape[1])
@@ -95,37 +105,28 @@ def _initial(state, layer, hidden, device):
     return state[layer, 0].float(), zeros
 
 
-def _lstm(projected, w_hh, b_hh, h, c):
-    steps, size = projected.shape[0], h.shape[0]
-    gates = torch.empty(steps, 4 * size, device=h.device)
-    cells = torch.empty(steps, size, device=h.device)
-    hidden = torch.empty(steps, size, device=h.device)
-    for t in range(steps):
-        lstm_step(projected[t], w_hh, b_hh, h, c, gates[t], cells[t], hidden[t])
-        h, c = hidden[t], cells[t]
-    i, f, g, o = gates.split(size, dim=1)
-    return {"i": i, "f": f, "g": g, "o": o, "c": cells, "h": hidden}
+def _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, h0, c0) -> torch.Tensor:
+    """This layer's hidden state at every position, from torch's fused kernel on the same weights."""
+    from torch import nn
+
+    extra = {"nonlinearity": rnn.nonlinearity} if cell == "rnn" else {}
+    single = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](w_ih.shape[1], w_hh.shape[1], 1, **extra)
+    single = single.to(device=x.device)
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
+            getattr(single, name).copy_(value)
+    init = (h0[None, None], c0[None, None]) if cell == "lstm" else h0[None, None]
+    out, _ = single(x[:, None], init)
+    return out[:, 0]
 
 
-def _gru(projected, w_hh, b_hh, h):
-    steps, size = projected.shape[0], h.shape[0]
-    gates = torch.empty(steps, 3 * size, device=h.device)
-    hidden = torch.empty(steps, size, device=h.device)
-    scratch = torch.empty(3 * size, device=h.device)
-    for t in range(steps):
-        gru_step(projected[t], w_hh, b_hh, h, gates[t], scratch, hidden[t])
-        h = hidden[t]
-    r, z, n = gates.split(size, dim=1)
-    return {"r": r, "z": z, "n": n, "h": hidden}
-
-
-def _rnn(projected, w_hh, b_hh, h, nonlinearity="tanh"):
-    steps = projected.shape[0]
-    hidden = torch.empty(steps, h.shape[0], device=h.device)
-    for t in range(steps):
-        rnn_step(projected[t], w_hh, b_hh, h, hidden[t], nonlinearity)
-        h = hidden[t]
-    return {"h": hidden}
+def _cell_states(i, f, g, c0) -> torch.Tensor:
+    """c_t = f_t * c_{t-1} + i_t * g_t, elementwise along the text."""
+    cells = i * g
+    c = c0
+    for t in range(cells.shape[0]):
+        c = cells[t].addcmul_(f[t], c)
+    return cells
 
 
 def display_values(trace: GateTrace, layer: int, gate: str) -> torch.Tensor:

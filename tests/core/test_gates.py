@@ -100,3 +100,19 @@ def test_text_features_and_interesting_units_find_a_planted_unit():
     assert (unit, feature) == (4, "inside quotes") and corr > 0.95
     start = text.index("hi")
     assert active_units(planted, 0, "h", start, start + 5)[0][0] == 4
+
+
+def test_rnn_identity_independently_of_torch_kernels():
+    m = model_for("rnn", 2)
+    r = trace(m, VOCAB, TEXT)
+    with torch.no_grad():
+        x = m.embed(torch.tensor([VOCAB.index[ch] for ch in TEXT]))
+        for layer in range(2):
+            w_ih, w_hh = getattr(m.rnn, f"weight_ih_l{layer}"), getattr(m.rnn, f"weight_hh_l{layer}")
+            b = getattr(m.rnn, f"bias_ih_l{layer}") + getattr(m.rnn, f"bias_hh_l{layer}")
+            h_prev = torch.zeros(20)
+            for t in range(len(TEXT)):  # one step at a time from the traced previous state
+                h = torch.tanh(w_ih @ x[t] + w_hh @ h_prev + b)
+                assert (r.layers[layer]["h"][t] - h).abs().max() < 1e-5
+                h_prev = r.layers[layer]["h"][t]
+            x = r.layers[layer]["h"]
