@@ -21,10 +21,13 @@ examples:
   rnn-tui sample RUN --prime "ROMEO." --temperature 0.7 --length 400
   rnn-tui trace RUN --text "To be, or not to be" --json
   rnn-tui gates RUN                         the gate view of a saved run
+  rnn-tui gradflow RUN --json               how far back the gradient reaches, now and at init
+  rnn-tui notes.txt --compare rnn,lstm,gru --max-time 300
+                                            train the three cells side by side (one after another)
   rnn-tui runs                              list saved runs (runs show RUN, runs delete RUN)
 """
 
-SUBCOMMANDS = ("sample", "runs", "trace", "gates")
+SUBCOMMANDS = ("sample", "runs", "trace", "gates", "gradflow")
 
 
 class Parser(argparse.ArgumentParser):
@@ -58,6 +61,9 @@ def train_parser() -> Parser:
     p.add_argument("--allow-corpus-change", action="store_true", help="resume even if the corpus file changed")
     p.add_argument("--name", help="run name (default: corpus stem, cell and time)")
     p.add_argument("--runs-dir", help="where runs live (default: $RNN_TUI_HOME/runs or the user data dir)")
+    p.add_argument("--compare", metavar="CELLS", help="train these cells one after another on the same corpus, budget "
+                                                        "and seed and compare them, e.g. rnn,lstm,gru")
+    p.add_argument("--match-params", action="store_true", help="with --compare: size each cell to the LSTM's parameter count")
     m = p.add_argument_group("model")
     m.add_argument("--cell", choices=CELLS, help="recurrent cell (default lstm)")
     m.add_argument("--layers", type=_number(int), help="stacked layers (default 2)")
@@ -123,6 +129,18 @@ def trace_parser() -> Parser:
     return p
 
 
+def gradflow_parser() -> Parser:
+    p = Parser(prog="rnn-tui gradflow",
+               description="How far back the gradient reaches: ||dL_T/dh_t|| per layer against the distance T - t, "
+                           "for the saved weights and at initialisation.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--length", type=_number(int), default=100, help="chunk length T (default 100)")
+    p.add_argument("--text", help="text to use (default: the start of the run's validation text)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--runs-dir")
+    return p
+
+
 def gates_parser() -> Parser:
     p = Parser(prog="rnn-tui gates", description="Open the gate view on a saved run.")
     p.add_argument("run", metavar="RUN")
@@ -146,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             if command == "trace":
                 from rnn_tui import commands_cli
                 return commands_cli.trace(trace_parser().parse_args(rest))
+            if command == "gradflow":
+                from rnn_tui import commands_cli
+                return commands_cli.gradflow(gradflow_parser().parse_args(rest))
             if command == "gates":
                 args = gates_parser().parse_args(rest)
                 from rnn_tui.ui.launch import run_gates_app
@@ -175,5 +196,20 @@ def split_options(args: dict) -> tuple[str | None, dict, dict]:
     """Separate the corpus, the run-management options and the TrainConfig overrides."""
     args = dict(args)
     corpus = args.pop("corpus", None)
-    session = {k: args.pop(k) for k in ("resume", "allow_corpus_change", "name", "runs_dir") if k in args}
+    session = {k: args.pop(k) for k in ("resume", "allow_corpus_change", "name", "runs_dir", "compare", "match_params")
+               if k in args}
+    if "compare" in session:
+        from rnn_tui.core.compare import parse_cells
+
+        session["compare"] = parse_cells(session["compare"])
+        if "resume" in session:
+            from rnn_tui.core.errors import ConfigError
+
+            raise ConfigError("--compare starts new runs; resume a compared run by its own name instead")
+        if not any(k in args for k in ("max_steps", "max_time", "epochs")):
+            args["max_time"] = 300.0  # a budget is required for a fair comparison
+    elif "match_params" in session:
+        from rnn_tui.core.errors import ConfigError
+
+        raise ConfigError("--match-params only makes sense with --compare")
     return corpus, session, args

@@ -126,3 +126,40 @@ def trace(args) -> int:
     json.dump(result.to_json(), sys.stdout, ensure_ascii=False, separators=(",", ":"))
     sys.stdout.write("\n")
     return 0
+
+
+def run_text(run, length: int) -> str | None:
+    """The start of a run's validation text, if its corpus is still where it was."""
+    from rnn_tui.core.session import validation_text
+
+    return validation_text(run.path, length) if run is not None else None
+
+
+def gradflow(args) -> int:
+    import torch
+
+    from rnn_tui.core.errors import UserError
+    from rnn_tui.core.gradflow import gradient_flow_for
+
+    if args.length < 2 or args.length > 5000:
+        raise UserError(f"--length must be between 2 and 5000 (got {args.length})")
+    run, _, vocab, state = load_model(args.run, args.runs_dir)
+    text = args.text if args.text is not None else run_text(run, args.length + 1)
+    if not text or len(text) < 2:
+        raise UserError("no text to measure on: the run's corpus is not where it was; pass --text")
+    text = text[: args.length + 1]
+    from rnn_tui.core.sampling import check_prime
+
+    check_prime(vocab, text)
+    ids = torch.tensor([vocab.index[ch] for ch in text])
+    flow = gradient_flow_for(state["config"], state["vocab"], state["model"], ids)
+    if args.json:
+        json.dump(flow.to_json(), sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+        return 0
+    marks = [d for d in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500) if d < len(flow.distance)]
+    print(f"{flow.cell}: ||dL_T/dh_t|| by distance T-t (now | at initialisation)")
+    print("distance " + " ".join(f"{'layer ' + str(k + 1):>21}" for k in range(len(flow.layers))))
+    for d in marks:
+        print(f"{d:>8} " + " ".join(f"{flow.at(d, k):>10.3e} | {flow.at(d, k, True):>8.2e}" for k in range(len(flow.layers))))
+    return 0

@@ -30,38 +30,125 @@ def train_headless(args: dict) -> int:
     if corpus is None and not session.get("resume"):
         corpus = demo_corpus_path()
     overrides.setdefault("threads", _all_cores())
-    prepared = prepare(corpus, overrides, runs_dir=session.get("runs_dir"), name=session.get("name"),
-                       resume=session.get("resume"), allow_corpus_change=session.get("allow_corpus_change", False))
+    received = {}
+    current = {}
+
+    def on_signal(signum, frame):
+        received["signal"] = signum
+        if "trainer" in current:
+            current["trainer"].request_stop(f"signal {signal.Signals(signum).name}")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    from rnn_tui.core.distributed import from_environment, shutdown
+
+    distributed = from_environment()
+    out = sys.stdout
+    if distributed is not None and not distributed.is_main:
+        view = _SilentView()
+    else:
+        view = _RichView() if out.isatty() else _PlainView(out)
+    try:
+        if session.get("compare"):
+            if distributed is not None:
+                from rnn_tui.core.errors import ConfigError
+
+                raise ConfigError("--compare runs one process; start it without torchrun")
+            code = _compare(corpus, session, overrides, view, current, received)
+        else:
+            prepared = _prepare_ranks(corpus, session, overrides, distributed)
+            code = _train_one(prepared, view, current, distributed=distributed)
+            if distributed is not None and code == 0:
+                distributed.barrier()  # leave together: no rank tears the group down under another
+            if distributed is None or distributed.is_main:
+                _safe_print(out, str(prepared.run.path))
+    finally:
+        view.close()
+        shutdown()
+    if "signal" in received:
+        return 128 + received["signal"]
+    return code
+
+
+def _prepare_ranks(corpus, session, overrides, distributed):
+    """Rank 0 makes (or reopens) the run folder; the other ranks then read the same run."""
+    from rnn_tui.core.session import prepare
+
+    common = dict(runs_dir=session.get("runs_dir"), resume=session.get("resume"),
+                  allow_corpus_change=session.get("allow_corpus_change", False))
+    if distributed is None:
+        return prepare(corpus, overrides, name=session.get("name"), **common)
+    from rnn_tui.core.config import TrainConfig
+    from rnn_tui.core.runs import default_name
+
+    distributed.rows(overrides.get("batch_size", TrainConfig.batch_size))  # refuse an uneven split up front
+    name = session.get("name") or (None if session.get("resume") else default_name(corpus, overrides.get("cell", "lstm")))
+    name = distributed.broadcast(name)
+    prepared = prepare(corpus, overrides, name=name, **common) if distributed.is_main else None
+    distributed.barrier()
+    if not distributed.is_main:
+        prepared = prepare(corpus, overrides, name=name, main=False, **common)
+    return prepared
+
+
+def _train_one(prepared, view, current, extra_sink=None, distributed=None) -> int:
     from rnn_tui.core import events as ev
     from rnn_tui.core.trainer import Trainer
 
     trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume,
-                      notes=tuple(prepared.notes), report_interval=0.5)
-    received = {}
+                      notes=tuple(prepared.notes), report_interval=0.5, distributed=distributed)
+    current["trainer"] = trainer
 
-    def on_signal(signum, frame):
-        received["signal"] = signum
-        trainer.request_stop(f"signal {signal.Signals(signum).name}")
+    def sink(event):
+        view.handle(event)
+        if extra_sink is not None:
+            extra_sink(event)
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-
-    out = sys.stdout
-    tty = out.isatty()
-    view = _RichView() if tty else _PlainView(out)
     try:
-        result = trainer.run(view.handle)
+        result = trainer.run(sink)
     finally:
-        view.close()
         prepared.lock.release()
     if isinstance(result, ev.Failed):
         print(f"rnn-tui: training failed: {result.message}; {result.advice}"
               + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
               + (f" (log: {result.log_path})" if result.log_path else ""), file=sys.stderr)
-    _safe_print(out, str(prepared.run.path))
-    if "signal" in received:
-        return 128 + received["signal"]
-    return 1 if isinstance(result, ev.Failed) else 0
+        return 1
+    return 0
+
+
+def _compare(corpus, session, overrides, view, current, received) -> int:
+    from rnn_tui.core.compare import CompareCollector, plan, table_lines
+    from rnn_tui.core.config import TrainConfig
+    from rnn_tui.core.runs import default_name
+    from rnn_tui.core.session import prepare
+
+    base = session.get("name") or default_name(corpus, "compare")
+    config = TrainConfig().with_changes(**overrides).validated()
+    collector = CompareCollector()
+    code = 0
+    runs = []
+    vocab_size = 0
+    if session.get("match_params"):
+        from rnn_tui.core.corpus import load_corpus
+
+        vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab)
+    sizes = dict(plan(session["compare"], config, vocab_size, session.get("match_params", False)))
+    for index, cell in enumerate(session["compare"]):
+        if "signal" in received:
+            break
+        prepared = prepare(corpus, {**overrides, **sizes[cell]}, runs_dir=session.get("runs_dir"), name=f"{base}-{cell}")
+        view.write(f"--- compare {index + 1}/{len(session['compare'])}: {cell} ---")
+        code = max(code, _train_one(prepared, view, current, collector.handle))
+        snapshot = current["trainer"].latest_snapshot
+        val = prepared.corpus.val
+        if snapshot is not None and val.numel() >= 3:
+            collector.measure_decay(snapshot, val[:101].long())
+        runs.append(str(prepared.run.path))
+    for line in table_lines(collector.rows):
+        view.write(line)
+    for path in runs:
+        _safe_print(sys.stdout, path)
+    return code
 
 
 def _safe_print(out, line: str) -> None:
@@ -130,6 +217,19 @@ class _PlainView:
         val = "-" if self.val is None else f"{self.val:.4f}"
         return (f"step {p.step} | epoch {p.epoch} {p.epoch_fraction:.0%} | loss {loss:.4f} | val {val} | "
                 f"{p.chars_per_sec:,.0f} chars/s | lr {p.lr:.2e} | grad {p.grad_norm:.2f} | ETA {_fmt_eta(p.eta)}")
+
+    def close(self) -> None:
+        pass
+
+
+class _SilentView:
+    """Ranks other than 0 under torchrun: rank 0 speaks for all."""
+
+    def handle(self, event) -> None:
+        pass
+
+    def write(self, line: str) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -30,8 +30,12 @@ class Prepared:
 
 
 def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = None, name: str | None = None,
-            resume: str | None = None, allow_corpus_change: bool = False, progress=None) -> Prepared:
-    """``overrides`` holds only the options the user gave explicitly."""
+            resume: str | None = None, allow_corpus_change: bool = False, progress=None, main: bool = True) -> Prepared:
+    """``overrides`` holds only the options the user gave explicitly.
+
+    ``main=False`` (torchrun ranks other than 0) reads everything but writes, locks and refuses nothing
+    about the run folder: rank 0 owns it.
+    """
     root = default_runs_dir(runs_dir)
     notes: list[str] = []
     state = None
@@ -57,12 +61,13 @@ def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = Non
             raise RunError(f"{corpus_path}: its vocabulary differs from {run.name}'s ({len(corpus.vocab)} vs "
                            f"{len(state['vocab'])} characters), and the model cannot read new characters; train a new run")
         notes.append(f"resumed {run.name} at step {state.get('step', 0)}")
-        run.truncate_metrics(int(state.get("step", 0)))
+        if main:
+            run.truncate_metrics(int(state.get("step", 0)))
     else:
         config = TrainConfig().with_changes(**overrides).validated()
         corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress)
         run = Run(root / (name or default_name(corpus_path, config.cell)))
-        if (run.path / "config.json").exists():
+        if main and (run.path / "config.json").exists():
             raise RunError(f"a run named {run.name} already exists in {root}; pick another --name or --resume it")
     from rnn_tui.core.device import resolve, resolve_precision
 
@@ -70,6 +75,8 @@ def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = Non
     resolve_precision(config.precision, device)
     notes += corpus.warnings
     notes += check_trainable(corpus, config.seq_len, config.batch_size)
+    if not main:
+        return Prepared(config, corpus, run, RunLock(run.path), state, notes)
     run.check_writable()
     lock = RunLock(run.path).acquire()
     if not resume:
@@ -100,3 +107,17 @@ def demo_corpus_path() -> str:
 
 def corpus_display_name(path: str) -> str:
     return Path(path).name
+
+
+def validation_text(run_dir, length: int = 4000) -> str | None:
+    """The start of a saved run's validation split, if its corpus is still where it was."""
+    from rnn_tui.core.errors import UserError
+
+    try:
+        config = Run(Path(run_dir)).read_config()
+        info = config.get("corpus", {})
+        corpus = load_corpus(info["path"], encoding=config.get("train", {}).get("encoding"),
+                             val_frac=info.get("val_frac", 0.1))
+    except (UserError, KeyError, OSError, TypeError):
+        return None
+    return corpus.text(corpus.split_at, min(corpus.n_chars, corpus.split_at + length)) or None

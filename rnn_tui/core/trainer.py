@@ -37,13 +37,15 @@ MAX_ROLLBACKS = 3
 
 class Trainer:
     def __init__(self, config: TrainConfig, corpus: Corpus, run: Run, resume: dict | None = None,
-                 report_interval: float = 0.25, notes: tuple[str, ...] = ()):
+                 report_interval: float = 0.25, notes: tuple[str, ...] = (), distributed=None):
         self.config = config.validated()
         self.corpus = corpus
         self.run_ = run
         self.resume_state = resume
         self.report_interval = report_interval
         self.notes = notes
+        self.dist = distributed  # a core.distributed.Distributed under torchrun, else None
+        self.is_main = distributed is None or distributed.is_main
         self.stop_requested = threading.Event()
         self.stop_reason = "stopped"
         self.latest_snapshot: ev.Snapshot | None = None
@@ -62,15 +64,26 @@ class Trainer:
         c = self.config
         if c.threads:
             torch.set_num_threads(c.threads)
-        self.device, note = resolve(c.device)
+        if self.dist is not None:
+            self.device, note = self.dist.device(c.device), None
+        else:
+            self.device, note = resolve(c.device)
         self.amp_dtype = resolve_precision(c.precision, self.device)
         self.notes = self.notes + ((note,) if note else ())
         torch.manual_seed(c.seed)
         self.model = CharRNN.from_config(c, len(self.corpus.vocab)).to(self.device)
+        self.net = self.model  # what the training step calls: the model, or DDP around it
+        if self.dist is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
         fused = {"fused": True} if self.device.type == "cuda" else {}
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, **fused)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.train_streams = Streams(self.corpus.train, c.batch_size, c.seq_len, self.device)
+        if self.dist is not None:  # this rank's share of the parallel streams
+            self.train_streams.streams = self.train_streams.streams[self.dist.rows(c.batch_size)]
         self.val_streams = validation_streams(self.corpus.val, c.batch_size, c.seq_len, self.device, c.eval_chars)
         self.step = 0
         self.state = None
@@ -81,6 +94,8 @@ class Trainer:
         self.prior_elapsed = 0.0
         if self.resume_state is not None:
             self._restore(self.resume_state)
+        if self.dist is not None and self.dist.rank:
+            torch.manual_seed(c.seed + 7919 * self.dist.rank + self.step)  # different dropout masks per rank
 
     def _restore(self, s: dict) -> None:
         self.model.load_state_dict(s["model"])
@@ -88,6 +103,9 @@ class Trainer:
             self.optimizer.load_state_dict(s["optimizer"])
         self.step = int(s.get("step", 0))
         self.state = state_from_list(s.get("hidden"), self.device)
+        if self.dist is not None and self.state is not None:
+            rows = self.dist.rows(self.config.batch_size)
+            self.state = tuple(t[:, rows] for t in self.state) if isinstance(self.state, tuple) else self.state[:, rows]
         self.best_val = s.get("best_val_loss")
         self.lr_scale = float(s.get("lr_scale", 1.0))
         self.rollbacks = int(s.get("rollbacks", 0))
@@ -113,7 +131,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
-            "hidden": state_to_list(self.state),
+            "hidden": state_to_list(self._full_state()),
             "rng": rng,
             "corpus": self.corpus.summary(),
             "best_val_loss": self.best_val,
@@ -124,10 +142,22 @@ class Trainer:
             "versions": {"rnn_tui": __version__, "torch": str(torch.__version__)},
         }
 
+    def _full_state(self):
+        """The carried hidden state of all streams (gathered from every rank under torchrun)."""
+        if self.dist is None or self.state is None:
+            return self.state
+        if isinstance(self.state, tuple):
+            return tuple(self.dist.gather_rows(t) for t in self.state)
+        return self.dist.gather_rows(self.state)
+
     def save(self, kind: str, reason: str) -> str | None:
+        """Under torchrun every rank calls this at the same step; rank 0 writes."""
         path = self.run_.checkpoint(kind)
+        state = self.checkpoint_state()
+        if not self.is_main:
+            return None
         try:
-            save_checkpoint(self.checkpoint_state(), path, keep_previous=kind == "latest")
+            save_checkpoint(state, path, keep_previous=kind == "latest")
         except OSError as exc:
             self.sink(ev.Notice("warning", f"could not save {path.name} ({exc.strerror or exc}); the previous checkpoint is intact; training goes on"))
             return None
@@ -186,7 +216,7 @@ class Trainer:
 
     # ---- the loop ----------------------------------------------------------
     def run(self, sink: Callable[[object], None], commands: "queue.Queue | None" = None) -> ev.Finished | ev.Failed:
-        self.sink = sink
+        self.sink = sink if self.is_main else (lambda event: None)
         self.commands = commands if commands is not None else queue.Queue()
         self.t_start = time.monotonic()
         self.last_save = time.monotonic()
@@ -224,6 +254,14 @@ class Trainer:
         failed = ev.Failed(getattr(self, "step", 0), message, advice, str(self.run_.path), checkpoint, log)
         self.sink(failed)
         return failed
+
+    def _agreed_stop(self, autosave_due: bool) -> tuple[str | None, bool]:
+        """(stop reason, autosave now), the same on every rank."""
+        reason = self._stop_condition()
+        if self.dist is None:
+            return reason, autosave_due
+        stop, save = self.dist.any([reason is not None, autosave_due], self.device)
+        return (reason or ("stopped by another rank" if stop else None)), save
 
     def _stop_condition(self) -> str | None:
         c = self.config
@@ -281,11 +319,13 @@ class Trainer:
         vocab_size = len(self.corpus.vocab)
         self.sink(ev.Started(
             str(self.run_.path), self.run_.name, c.to_dict(), count_parameters(self.model), str(self.device),
-            describe(self.device), precision_name(self.amp_dtype), vocab_size, streams.streams.numel(),
+            describe(self.device), precision_name(self.amp_dtype), vocab_size,
+            streams.streams.numel() * (self.dist.world if self.dist else 1),
             self.corpus.val.numel(), streams.chunks_per_epoch, self.step, self.notes,
         ))
         self._keep_good()
-        self.sink(self.snapshot())
+        if self.is_main:
+            self.sink(self.snapshot())
         pending_losses: list[tuple[int, torch.Tensor]] = []
         pending_rows: dict[int, dict] = {}
         norm = torch.zeros(())
@@ -318,7 +358,8 @@ class Trainer:
                 row.setdefault("chars_per_sec", round(rate, 1))
                 rows.append(row)
             try:
-                self.run_.append_metrics(rows)
+                if self.is_main:
+                    self.run_.append_metrics(rows)
             except OSError as exc:
                 self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror}); training goes on"))
             epoch, chunk = streams.position(max(self.step - 1, 0))
@@ -331,9 +372,11 @@ class Trainer:
         reason = None
         while True:
             self._handle_commands()
-            reason = self._stop_condition()
+            reason, autosave = self._agreed_stop(bool(c.save_every) and time.monotonic() - self.last_save >= c.save_every)
             if reason:
                 break
+            if autosave:
+                self.save("latest", "autosave")
             epoch, chunk = streams.position(self.step)
             if chunk == 0:
                 self.state = None  # the streams wrapped: start from a blank state
@@ -344,13 +387,14 @@ class Trainer:
                 self.step_hook(self.step)
             x, y = streams.batch(chunk)
             with self.autocast():
-                logits, new_state = self.model(x, self.state)
+                logits, new_state = self.net(x, self.state)
                 loss = F.cross_entropy(logits.reshape(-1, vocab_size).float(), y.reshape(-1))
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(self.optimizer)
             norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
-            finite = bool(torch.isfinite(loss) & torch.isfinite(norm))
+            # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
+            finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
             if finite or self.scaler.is_enabled():
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
@@ -392,13 +436,11 @@ class Trainer:
             now = time.monotonic()
             if now - self.report_clock >= self.report_interval:
                 flush(now)
-            if c.sample_every and now - last_sample >= c.sample_every:
+            if self.is_main and c.sample_every and now - last_sample >= c.sample_every:
                 last_sample = now
                 snap = self.snapshot()
                 self.sink(snap)
                 self.live_sample(snap)
-            if c.save_every and now - self.last_save >= c.save_every:
-                self.save("latest", "autosave")
 
         if self.val_streams is not None and self.step and self.step % c.eval_every:
             val = self.evaluate()
@@ -412,7 +454,8 @@ class Trainer:
                     self.save("best", "best")
         flush(time.monotonic())
         path = self.save("latest", "final")
-        self.sink(self.snapshot())
+        if self.is_main:
+            self.sink(self.snapshot())
         finished = ev.Finished(self.step, reason, str(self.run_.path), path, self.best_val)
         self.sink(finished)
         return finished

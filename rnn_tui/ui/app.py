@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
-from rnn_tui.ui.messages import SetupFailed, SnapshotReady, TrainerEvent
+from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
 from rnn_tui.ui.screens.help import HelpScreen
 from rnn_tui.ui.screens.train import TrainScreen
 from rnn_tui.ui.widgets.loss_chart import LossChart
@@ -33,9 +33,12 @@ class RnnTuiApp(App):
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, bridge_factory=None, viewer=None) -> None:
+    def __init__(self, bridge_factory=None, viewer=None, compare: bool = False) -> None:
         super().__init__()
+        from rnn_tui.core.compare import CompareCollector
+
         self.bridge = bridge_factory(self) if bridge_factory else None
+        self.compare = CompareCollector() if compare else None
         self.viewer = viewer  # a Snapshot to browse when there is no training
         self.latest_snapshot = viewer
         self.started = None
@@ -68,6 +71,7 @@ class RnnTuiApp(App):
             yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", self.save_training)
             yield SystemCommand("Gate view", "Colour each character by a gate's value (g)", self.action_gates)
             yield SystemCommand("Interactive sampling", "Sample from the current weights (i)", self.action_sample)
+            yield SystemCommand("Gradient flow", "How far back the gradient reaches, now and at init (f)", self.action_gradflow)
             yield SystemCommand("Live-sample temperature up", "Hotter live samples (t)", lambda: screen.action_temperature(1))
             yield SystemCommand("Live-sample temperature down", "Cooler live samples (T)", lambda: screen.action_temperature(-1))
             yield SystemCommand("Toggle bits/nats", "Loss units on the chart (b)", screen.action_toggle_bits)
@@ -99,6 +103,10 @@ class RnnTuiApp(App):
         event = message.event
         screen = self.train_screen
         stats = screen.query_one(StatsPanel)
+        if self.compare is not None:
+            if isinstance(event, ev.Started) and self.compare.rows:
+                screen.query_one(LossChart).clear()
+            self.compare.handle(event)
         if isinstance(event, ev.Progress):
             screen.query_one(LossChart).add_losses(event.losses)
             stats.progress = event
@@ -150,6 +158,29 @@ class RnnTuiApp(App):
                         timeout=30, markup=False)
             if self.quitting:
                 self.exit(return_code=self.exit_code)
+
+    def on_compare_measured(self, message: CompareMeasured) -> None:
+        from rnn_tui.ui.screens.compare import CompareScreen
+
+        if self.compare is None:
+            return
+        for row in self.compare.rows:
+            if row.cell == message.cell:
+                row.decay_50 = message.decay
+        if message.cell is None and not self.quitting:
+            self.status("comparison finished: press c for the chart and table", "ok")
+            if not isinstance(self.screen, CompareScreen):
+                self.push_screen(CompareScreen())
+        if isinstance(self.screen, CompareScreen):
+            self.screen.refresh_view()
+
+    def action_compare(self) -> None:
+        from rnn_tui.ui.screens.compare import CompareScreen
+
+        if self.compare is None or not self.compare.rows:
+            self.notify("no comparison running: start one with --compare rnn,lstm,gru", severity="warning")
+            return
+        self.push_screen(CompareScreen())
 
     # ---- actions the screens call -------------------------------------------
     def _send(self, command) -> None:
@@ -213,6 +244,14 @@ class RnnTuiApp(App):
             self.notify("no weights yet: the gate view opens once training has started", severity="warning")
             return
         self.push_screen(GatesScreen())
+
+    def action_gradflow(self) -> None:
+        from rnn_tui.ui.screens.gradflow import GradFlowScreen
+
+        if self.latest_snapshot is None:
+            self.notify("no weights yet: gradient flow opens once training has started", severity="warning")
+            return
+        self.push_screen(GradFlowScreen())
 
     def action_sample(self) -> None:
         from rnn_tui.ui.screens.sample import SampleScreen

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from rnn_tui.ui.messages import SetupFailed, SnapshotReady, TrainerEvent
+from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
 
 
 class TrainerBridge:
@@ -39,34 +39,63 @@ class TrainerBridge:
 
     def _work(self) -> None:
         from rnn_tui.core.errors import UserError
-        from rnn_tui.core.session import demo_corpus_path, prepare
+        from rnn_tui.core.session import demo_corpus_path
 
         try:
-            try:
-                corpus = self.corpus
-                if corpus is None and not self.session.get("resume"):
-                    corpus = demo_corpus_path()
-                self.prepared = prepare(
-                    corpus, self.overrides, runs_dir=self.session.get("runs_dir"), name=self.session.get("name"),
-                    resume=self.session.get("resume"), allow_corpus_change=self.session.get("allow_corpus_change", False),
-                )
-            except UserError as exc:
-                self.app.post_message(SetupFailed(str(exc)))
-                return
-            if self.stop_reason is not None:
-                return
-            from rnn_tui.core.trainer import Trainer
+            corpus = self.corpus
+            if corpus is None and not self.session.get("resume"):
+                corpus = demo_corpus_path()
+            if self.session.get("compare"):
+                self._compare(corpus)
+            else:
+                self._train(corpus, self.overrides, self.session.get("name"))
+        except UserError as exc:
+            self.app.post_message(SetupFailed(str(exc)))
+        finally:
+            self.done.set()
 
-            p = self.prepared
+    def _train(self, corpus, overrides: dict, name: str | None):
+        from rnn_tui.core.session import prepare
+        from rnn_tui.core.trainer import Trainer
+
+        self.prepared = p = prepare(
+            corpus, overrides, runs_dir=self.session.get("runs_dir"), name=name,
+            resume=self.session.get("resume"), allow_corpus_change=self.session.get("allow_corpus_change", False),
+        )
+        try:
+            if self.stop_reason is not None:
+                return None
             self.trainer = Trainer(p.config, p.corpus, p.run, resume=p.resume, notes=tuple(p.notes),
                                    report_interval=self.report_interval)
             if self.stop_reason is not None:
                 self.trainer.request_stop(self.stop_reason)
             self.trainer.run(self._sink, self.commands)
+            return self.trainer
         finally:
-            if self.prepared is not None:
-                self.prepared.lock.release()
-            self.done.set()
+            p.lock.release()
+
+    def _compare(self, corpus) -> None:
+        from rnn_tui.core.compare import plan
+        from rnn_tui.core.config import TrainConfig
+        from rnn_tui.core.corpus import load_corpus
+        from rnn_tui.core.gradflow import decay, gradient_flow_for
+        from rnn_tui.core.runs import default_name
+
+        cells = self.session["compare"]
+        config = TrainConfig().with_changes(**self.overrides).validated()
+        vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab) if self.session.get("match_params") else 0
+        sizes = dict(plan(cells, config, vocab_size, bool(self.session.get("match_params"))))
+        base = self.session.get("name") or default_name(corpus, "compare")
+        for cell in cells:
+            if self.stop_reason is not None:
+                break
+            trainer = self._train(corpus, {**self.overrides, **sizes[cell]}, f"{base}-{cell}")
+            snapshot = trainer.latest_snapshot if trainer is not None else None
+            val = self.prepared.corpus.val
+            if snapshot is not None and val.numel() >= 3:
+                flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, val[:101].long(), with_initial=False)
+                self.app.post_message(CompareMeasured(cell, decay(flow, min(50, len(flow.distance) - 1))))
+        self.app.post_message(CompareMeasured(None, None))
 
     def send(self, command) -> None:
         self.commands.put(command)

@@ -28,7 +28,8 @@ def run_train_app(args: dict) -> int:
     from rnn_tui.ui.bridge import TrainerBridge
 
     interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.25
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, overrides, report_interval=interval))
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, overrides, report_interval=interval),
+                    compare=bool(session.get("compare")))
     app.run()
     return app.return_code or 0
 

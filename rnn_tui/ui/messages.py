@@ -30,3 +30,12 @@ class SetupFailed(Message):
     def __init__(self, message: str) -> None:
         super().__init__()
         self.message = message
+
+
+class CompareMeasured(Message):
+    """Gradient decay at distance 50 for a compared cell; ``cell`` None when all runs are done."""
+
+    def __init__(self, cell: str | None, decay: float | None) -> None:
+        super().__init__()
+        self.cell = cell
+        self.decay = decay

@@ -22,7 +22,9 @@ class ViewerApp(App):
         self.settings = settings or {}
         self.validation_text = validation_text
         if validation_text is None and self.run_dir is not None:
-            self.validation_text = _validation_text(Path(self.run_dir))
+            from rnn_tui.core.session import validation_text
+
+            self.validation_text = validation_text(Path(self.run_dir))
 
     def on_mount(self) -> None:
         if self.first_screen == "gates":
@@ -64,20 +66,3 @@ class ViewerApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
-
-
-def _validation_text(run_dir: Path, length: int = 4000) -> str | None:
-    """The start of the run's validation split, if its corpus is still where it was."""
-    from rnn_tui.core.errors import UserError
-    from rnn_tui.core.runs import Run
-
-    try:
-        config = Run(run_dir).read_config()
-        info = config.get("corpus", {})
-        from rnn_tui.core.corpus import load_corpus
-
-        corpus = load_corpus(info["path"], encoding=config.get("train", {}).get("encoding"),
-                             val_frac=info.get("val_frac", 0.1))
-    except (UserError, KeyError, OSError):
-        return None
-    return corpus.text(corpus.split_at, min(corpus.n_chars, corpus.split_at + length)) or None

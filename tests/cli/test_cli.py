@@ -129,3 +129,32 @@ def test_signals_save_and_exit(runs_home, small_corpus, signum, code):
     assert out.strip().splitlines()[-1].endswith("sig")
     resumed = rnn_tui(runs_home, "--headless", "--resume", "sig", "--max-steps", "200", "--threads", "1")
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_gradflow_json(trained, runs_home):
+    proc = rnn_tui(runs_home, "gradflow", "t", "--json", "--length", "40")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["cell"] == "lstm" and data["distance"] == list(range(40))
+    assert len(data["layers"]) == 1 and len(data["layers"][0]) == 40 and len(data["initial"][0]) == 40
+    table = rnn_tui(runs_home, "gradflow", "t")
+    assert "distance" in table.stdout and "layer 1" in table.stdout
+
+
+def test_headless_compare_saves_each_run_and_prints_a_table(runs_home, small_corpus):
+    proc = rnn_tui(runs_home, str(small_corpus), "--headless", "--compare", "gru,rnn", "--match-params",
+                   "--max-steps", "25", "--name", "c", *TINY)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2:] == [str(runs_home / "runs" / "c-gru"), str(runs_home / "runs" / "c-rnn")]
+    header = next(i for i, line in enumerate(lines) if line.startswith("cell"))
+    assert lines[header + 1].startswith("gru") and lines[header + 2].startswith("rnn")
+    from rnn_tui.core.runs import load_checkpoint
+
+    rnn_hidden = load_checkpoint(runs_home / "runs" / "c-rnn" / "latest.pt")["config"]["hidden_size"]
+    assert rnn_hidden > 32  # sized up to the GRU's parameter count
+
+
+def test_compare_flag_errors(runs_home):
+    assert_clear_error(rnn_tui(runs_home, "--headless", "--compare", "rnn,cnn"), "--compare")
+    assert_clear_error(rnn_tui(runs_home, "--headless", "--match-params"), "--compare")

@@ -16,6 +16,8 @@ DASHBOARD
   space  pause / resume training        s  save a checkpoint now
   g      gate view: colour each character by a gate's value
   i      interactive sampling from the current weights
+  f      gradient flow: how far back through time the gradient reaches
+  c      the comparison chart and table (with --compare rnn,lstm,gru)
   t / T  live-sample temperature up / down
   r      show or hide the raw (unsmoothed) loss curve
   b      loss in bits/char or nats/char

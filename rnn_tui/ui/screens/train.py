@@ -23,6 +23,8 @@ class TrainScreen(Screen):
         Binding("s", "save", "Save"),
         Binding("g", "app.gates", "Gates"),
         Binding("i", "app.sample", "Sample"),
+        Binding("f", "app.gradflow", "Grad flow"),
+        Binding("c", "app.compare", "Compare", show=False),
         Binding("t", "temperature(1)", "Temp+"),
         Binding("T", "temperature(-1)", "Temp-", show=False),
         Binding("r", "toggle_raw", "Raw curve", show=False),

@@ -30,6 +30,11 @@ class LossChart(Widget):
         self._ema = 0.0
         self._ema_weight = 0.0
 
+    def clear(self) -> None:
+        self.train, self.smooth, self.val = [], [], []
+        self._ema = self._ema_weight = 0.0
+        self.refresh()
+
     def add_losses(self, losses) -> None:
         for step, loss in losses:
             if not math.isfinite(loss):

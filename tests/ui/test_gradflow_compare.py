@@ -1,0 +1,65 @@
+import time
+
+from rnn_tui.core.compare import matched_hidden_size, parameter_count, parse_cells
+from rnn_tui.core.model import CharRNN, count_parameters
+from rnn_tui.ui.app import RnnTuiApp
+from rnn_tui.ui.bridge import TrainerBridge
+from rnn_tui.ui.screens.compare import CompareChart, CompareScreen
+from rnn_tui.ui.screens.gradflow import GradFlowPlot, GradFlowScreen
+from rnn_tui.ui.viewer import ViewerApp
+from tests.conftest import tiny_config
+from tests.ui.helpers import plain, snapshot
+
+
+async def wait_for(pilot, condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await pilot.pause(0.05)
+
+
+def test_parameter_count_formula_and_matching():
+    for cell in ("rnn", "lstm", "gru"):
+        model = CharRNN(65, cell, 16, 48, 2)
+        assert parameter_count(cell, 65, 16, 48, 2) == count_parameters(model)
+    target = parameter_count("lstm", 65, 16, 128, 2)
+    hidden = matched_hidden_size("rnn", target, 65, 16, 2)
+    assert hidden > 200 and abs(parameter_count("rnn", 65, 16, hidden, 2) - target) / target < 0.02
+    assert parse_cells("rnn, LSTM,gru") == ["rnn", "lstm", "gru"]
+
+
+async def test_gradflow_screen_plots_now_and_initial(tmp_path):
+    text = "the quick brown fox jumps over the lazy dog. " * 5
+    snap = snapshot("rnn", layers=2, hidden=16, text=text)
+    app = ViewerApp((snap, None), "gates", validation_text=text)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.trace is not None)
+        app.push_screen(GradFlowScreen())
+        await pilot.pause()
+        plot = app.screen.query_one(GradFlowPlot)
+        await wait_for(pilot, lambda: plot.flow is not None)
+        assert len(plot.flow.layers) == 2 and plot.flow.initial is not None and len(plot.flow.distance) == 100
+        drawn = plot.render().plain
+        assert "distance T-t" in drawn and "log10" in drawn
+        head = str(app.screen.query_one("#gf-head").render())
+        assert "RNN" in head and "distance 50" in head
+
+
+async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(small_corpus, runs_home):
+    overrides = tiny_config(max_steps=30, eval_every=10, sample_every=0).to_dict()
+    session = {"name": "cmp", "compare": ["rnn", "lstm", "gru"]}
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, str(small_corpus), session, overrides, report_interval=0.1),
+                    compare=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        rows = app.compare.rows
+        assert [r.cell for r in rows] == ["rnn", "lstm", "gru"]
+        assert all(r.curve and r.best_val_loss is not None and r.decay_50 is not None and r.chars_per_sec > 0 for r in rows)
+        table = plain(app.screen.table())
+        for needle in ("cell", "params", "chars/s", "best val", "grad @50", "rnn", "lstm", "gru"):
+            assert needle in table
+        drawn = app.screen.query_one(CompareChart).render().plain
+        assert "rnn" in drawn and "lstm" in drawn and "gru" in drawn
+    for cell in ("rnn", "lstm", "gru"):
+        assert (runs_home / "runs" / f"cmp-{cell}" / "latest.pt").is_file()
