@@ -37,7 +37,30 @@ async def main(seconds: float = 45.0) -> None:
             await pilot.press("right")
         await pilot.pause(0.3)
         viewer.save_screenshot(str(HERE / "gates.svg"))
-    print("wrote", HERE / "dashboard.svg", HERE / "gates.svg")
+    from rnn_tui.ui.screens.gradflow import GradFlowPlot, GradFlowScreen
+
+    viewer = ViewerApp(load_snapshot(run_dir, None), "gates")
+    async with viewer.run_test(size=(80, 24)) as pilot:
+        while viewer.screen.trace is None:
+            await pilot.pause(0.1)
+        viewer.push_screen(GradFlowScreen())
+        await pilot.pause()
+        while viewer.screen.query_one(GradFlowPlot).flow is None:
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
+        viewer.save_screenshot(str(HERE / "gradflow.svg"))
+
+    from rnn_tui.ui.screens.compare import CompareScreen
+
+    options = dict(hidden_size=128, layers=1, sample_every=3.0, eval_every=50, max_steps=250)
+    session = {"name": "compare", "compare": ["rnn", "lstm", "gru"]}
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, options), compare=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not isinstance(app.screen, CompareScreen):
+            await pilot.pause(0.5)
+        await pilot.pause(0.5)
+        app.save_screenshot(str(HERE / "compare.svg"))
+    print("wrote", *(HERE / f"{n}.svg" for n in ("dashboard", "gates", "gradflow", "compare")))
 
 
 if __name__ == "__main__":

@@ -73,10 +73,10 @@ def train_parser() -> Parser:
     t = p.add_argument_group("training")
     t.add_argument("--seq-len", type=_number(int), help="characters per truncated-BPTT chunk (default 128)")
     t.add_argument("--batch-size", type=_number(int), help="parallel streams (default 64)")
-    t.add_argument("--lr", type=_number(float), help="peak learning rate, AdamW (default 2e-3)")
+    t.add_argument("--lr", type=_number(float), help="peak learning rate, AdamW (default 4e-3)")
     t.add_argument("--weight-decay", type=_number(float), help="AdamW weight decay (default 0.01)")
     t.add_argument("--warmup-steps", type=_number(int), help="linear warmup steps (default 100)")
-    t.add_argument("--lr-decay", type=_number(float), help="learning-rate factor per epoch (default 0.95)")
+    t.add_argument("--lr-decay", type=_number(float), help="learning-rate factor per epoch (default 0.9)")
     t.add_argument("--grad-clip", type=_number(float), help="global gradient-norm clip (default 5)")
     t.add_argument("--max-steps", type=_number(int), help="stop at this step (counted from the run's start)")
     t.add_argument("--max-time", type=_number(float), help="stop after this many seconds")
@@ -90,6 +90,7 @@ def train_parser() -> Parser:
     t.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     t.add_argument("--precision", choices=PRECISIONS, help="autocast precision; auto = bf16 where it runs fast (default auto)")
     t.add_argument("--threads", type=_number(int), help="CPU threads for torch (default: all cores)")
+    t.add_argument("--compile", action="store_true", help="torch.compile the model (slow start; for long GPU runs)")
     t.add_argument("--encoding", help="text encoding of the corpus (default utf-8; BOMs are detected)")
     return p
 
@@ -178,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
             return train_headless(args)
         if not (sys.stdout.isatty() and sys.stdin.isatty()):
             raise UserError("the app needs a terminal (stdout or stdin is not one); add --headless, or use `ssh -t` for a remote box")
+        if os.environ.get("TERM", "") in ("dumb", "unknown"):
+            raise UserError(f"TERM={os.environ['TERM']} cannot draw the app (no cursor movement); "
+                            "set TERM=xterm-256color, or add --headless for plain progress lines")
         from rnn_tui.ui.launch import run_train_app
         return run_train_app(args)
     except UserError as exc:

@@ -27,10 +27,10 @@ class TrainConfig:
     dropout: float = 0.1
     seq_len: int = 128
     batch_size: int = 64
-    lr: float = 2e-3
+    lr: float = 4e-3
     weight_decay: float = 0.01
     warmup_steps: int = 100
-    lr_decay: float = 0.95  # multiplied in once per epoch, as char-rnn does
+    lr_decay: float = 0.9  # multiplied in once per epoch, as char-rnn does
     grad_clip: float = 5.0
     max_steps: int | None = None
     max_time: float | None = None
@@ -48,6 +48,7 @@ class TrainConfig:
     precision: str = "auto"
     threads: int | None = None
     encoding: str | None = None
+    compile: bool = False  # torch.compile the model (worth it on a GPU for long runs)
 
     def validated(self) -> "TrainConfig":
         """Return self if every value is usable, else raise ConfigError naming the flag."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,6 +19,7 @@ from typing import Callable
 import torch
 
 from rnn_tui.core.errors import CorpusError
+from rnn_tui.core.paths import check_regular_file
 
 CHUNK_BYTES = 8 << 20
 VOCAB_WARN = 1000
@@ -135,20 +135,6 @@ class Corpus:
         }
 
 
-def _check_file(path: Path) -> os.stat_result:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise CorpusError(f"{path}: no such file; pass the path of a text file to train on") from None
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot read it ({exc.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise CorpusError(f"{path}: is a directory, not a text file; pass the path of one text file")
-    if not stat.S_ISREG(st.st_mode):
-        raise CorpusError(f"{path}: not a regular file (a FIFO, socket or device); save the text to a file first")
-    return st
-
-
 def _sniff(path: Path, head: bytes, encoding: str | None) -> str:
     for bom, name in _BOMS:
         if head.startswith(bom):
@@ -177,7 +163,7 @@ def load_corpus(
     ``progress(bytes_read, total_bytes)`` is called after each chunk.
     """
     path = Path(path)
-    st = _check_file(path)
+    st = check_regular_file(path)
     total = st.st_size
     try:
         fh = open(path, "rb")

@@ -6,10 +6,13 @@ the LSTM's and GRU's additive state updates let it pass. This module measures
 it on a chunk of text: the loss at the last position only, differentiated
 with respect to every layer's hidden state at every earlier position.
 
-Each layer is run through torch's fused kernel on the model's own parameters
-(a single-layer module per layer), so its per-position outputs are tensors
-autograd can differentiate against. The gradient with respect to ``h_t`` is
-the total one: through the layer above at ``t`` and through the recurrence.
+The network is unrolled here one step at a time with the cell equations on the
+model's own parameters (torch's layouts), so every h_t of every layer is a
+node autograd can differentiate against; the gradient with respect to ``h_t``
+is the total one: through the layer above at ``t`` and through the recurrence.
+(The fused kernels keep the recurrence inside one node, so their outputs cannot
+give it; a test checks these values against the fused modules stepped one
+character at a time.)
 """
 
 from __future__ import annotations
@@ -38,32 +41,53 @@ class GradFlow:
         return rows[layer][min(distance, len(self.distance) - 1)]
 
 
+def _step(cell, x, h, c, w_ih, w_hh, b_ih, b_hh, nonlinearity):
+    """One step of one layer, differentiable (no in-place ops)."""
+    gi = x @ w_ih.T + b_ih
+    gh = h @ w_hh.T + b_hh
+    if cell == "lstm":
+        i, f, g, o = (gi + gh).chunk(4, dim=-1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+    if cell == "gru":
+        x_r, x_z, x_n = gi.chunk(3, dim=-1)
+        h_r, h_z, h_n = gh.chunk(3, dim=-1)
+        r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n = torch.tanh(x_n + r * h_n)
+        return (1 - z) * n + z * h, c
+    act = torch.tanh if nonlinearity == "tanh" else torch.relu
+    return act(gi + gh), c
+
+
 def gradient_flow(model, ids: torch.Tensor) -> GradFlow:
     """``ids``: 1-D character ids of length T + 1 (the last one is the target of the loss)."""
     from rnn_tui.core.cells import layer_params
-    from rnn_tui.core.gates import _fused_layer
 
     model = model.eval()
     rnn, cell, size = model.rnn, model.cell, model.hidden_size
+    nonlinearity = getattr(rnn, "nonlinearity", "tanh")
+    params = [layer_params(rnn, layer) for layer in range(rnn.num_layers)]
     inputs, target = ids[:-1], ids[-1:]
     steps = inputs.numel()
     with torch.enable_grad():
-        x = model.embed(inputs).detach().float()
-        outputs = []
-        zeros = torch.zeros(size)
-        for layer in range(rnn.num_layers):
-            w_ih, w_hh, b_ih, b_hh = layer_params(rnn, layer)
-            h = _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, zeros, zeros)
-            h.retain_grad()
-            outputs.append(h)
-            x = h
+        x_all = model.embed(inputs).detach().float().requires_grad_()  # puts every h_t in the graph
+        h = [torch.zeros(size) for _ in params]
+        c = [torch.zeros(size) for _ in params]
+        hidden = [[] for _ in params]  # hidden[layer][t]
+        for t in range(steps):
+            x = x_all[t]
+            for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(params):
+                h[layer], c[layer] = _step(cell, x, h[layer], c[layer], w_ih, w_hh, b_ih, b_hh, nonlinearity)
+                hidden[layer].append(h[layer])
+                x = h[layer]
         head_w, head_b = model.head.weight.detach().float(), model.head.bias.detach().float()
-        loss = F.cross_entropy((x[-1:] @ head_w.T + head_b), target)
-        grads = torch.autograd.grad(loss, outputs, allow_unused=True)
+        loss = F.cross_entropy((x @ head_w.T + head_b)[None], target)
+        flat = [node for row in hidden for node in row]
+        grads = torch.autograd.grad(loss, flat, allow_unused=True)
     rows = []
-    for grad in grads:
-        norms = grad.norm(dim=1) if grad is not None else torch.zeros(steps)
-        rows.append(tuple(float(v) for v in norms.flip(0)))  # distance 0 is the last position
+    for layer in range(len(params)):
+        norms = [0.0 if g is None else float(g.norm()) for g in grads[layer * steps : (layer + 1) * steps]]
+        rows.append(tuple(reversed(norms)))  # distance 0 is the last position
     return GradFlow(cell, tuple(range(steps)), tuple(rows))
 
 

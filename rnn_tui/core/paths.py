@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -22,3 +23,20 @@ def runs_dir(override: str | os.PathLike | None = None) -> Path:
 def demo_corpus() -> Path:
     """The bundled demo corpus (the Shakespeare tragedies), beside the package."""
     return Path(__file__).resolve().parents[2] / "assets" / "shakespeare_tragedies.txt"
+
+
+def check_regular_file(path: Path) -> os.stat_result:
+    """Stat the corpus path without opening it, so a FIFO or device never blocks a read."""
+    from rnn_tui.core.errors import CorpusError
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise CorpusError(f"{path}: no such file; pass the path of a text file to train on") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read it ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CorpusError(f"{path}: is a directory, not a text file; pass the path of one text file")
+    if not stat.S_ISREG(st.st_mode):
+        raise CorpusError(f"{path}: not a regular file (a FIFO, socket or device); save the text to a file first")
+    return st

@@ -78,6 +78,8 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
+        if c.compile:
+            self.net = torch.compile(self.net)
         fused = {"fused": True} if self.device.type == "cuda" else {}
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, **fused)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
@@ -362,6 +364,8 @@ class Trainer:
                     self.run_.append_metrics(rows)
             except OSError as exc:
                 self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror}); training goes on"))
+            if not losses:
+                return  # only rows to write (a final evaluation): the last report still stands
             epoch, chunk = streams.position(max(self.step - 1, 0))
             self.sink(ev.Progress(
                 self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
@@ -421,17 +425,8 @@ class Trainer:
                     self.state = None
                 continue
 
-            if self.step % c.eval_every == 0:
-                val = self.evaluate()
-                if val is not None and math.isfinite(val):
-                    is_best = self.best_val is None or val < self.best_val
-                    self.best_val = val if is_best else self.best_val
-                    pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
-                                                        "elapsed": round(self.elapsed(), 3)})["val_loss"] = val
-                    self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
-                    self._keep_good()
-                    if is_best:
-                        self.save("best", "best")
+            if self.step % c.eval_every == 0 and self._validate(pending_rows, lr, norm):
+                self._keep_good()
 
             now = time.monotonic()
             if now - self.report_clock >= self.report_interval:
@@ -442,16 +437,8 @@ class Trainer:
                 self.sink(snap)
                 self.live_sample(snap)
 
-        if self.val_streams is not None and self.step and self.step % c.eval_every:
-            val = self.evaluate()
-            if val is not None and math.isfinite(val):
-                is_best = self.best_val is None or val < self.best_val
-                self.best_val = val if is_best else self.best_val
-                pending_rows.setdefault(self.step, {"step": self.step, "lr": self.lr_at(self.step - 1),
-                                                    "grad_norm": float(norm), "elapsed": round(self.elapsed(), 3)})["val_loss"] = val
-                self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
-                if is_best:
-                    self.save("best", "best")
+        if self.step and self.step % c.eval_every:
+            self._validate(pending_rows, self.lr_at(self.step - 1), norm)
         flush(time.monotonic())
         path = self.save("latest", "final")
         if self.is_main:
@@ -459,6 +446,21 @@ class Trainer:
         finished = ev.Finished(self.step, reason, str(self.run_.path), path, self.best_val)
         self.sink(finished)
         return finished
+
+    def _validate(self, pending_rows: dict, lr: float, norm) -> bool:
+        """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""
+        val = self.evaluate()
+        if val is None or not math.isfinite(val):
+            return False
+        is_best = self.best_val is None or val < self.best_val
+        self.best_val = val if is_best else self.best_val
+        row = pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
+                                                  "elapsed": round(self.elapsed(), 3)})
+        row["val_loss"] = val
+        self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
+        if is_best:
+            self.save("best", "best")
+        return True
 
     def _roll_back(self) -> bool:
         if self.rollbacks >= MAX_ROLLBACKS or self.good is None:

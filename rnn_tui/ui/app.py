@@ -167,12 +167,11 @@ class RnnTuiApp(App):
         for row in self.compare.rows:
             if row.cell == message.cell:
                 row.decay_50 = message.decay
-        if message.cell is None and not self.quitting:
-            self.status("comparison finished: press c for the chart and table", "ok")
-            if not isinstance(self.screen, CompareScreen):
-                self.push_screen(CompareScreen())
         if isinstance(self.screen, CompareScreen):
             self.screen.refresh_view()
+        elif message.cell is None and not self.quitting:
+            self.status("comparison finished: press c for the chart and table", "ok")
+            self.push_screen(CompareScreen())
 
     def action_compare(self) -> None:
         from rnn_tui.ui.screens.compare import CompareScreen

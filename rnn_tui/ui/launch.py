@@ -20,9 +20,9 @@ def run_train_app(args: dict) -> int:
     if corpus is not None:
         from pathlib import Path
 
-        from rnn_tui.core.corpus import _check_file
+        from rnn_tui.core.paths import check_regular_file
 
-        _check_file(Path(corpus))
+        check_regular_file(Path(corpus))
     _configure_environment()
     from rnn_tui.ui.app import RnnTuiApp
     from rnn_tui.ui.bridge import TrainerBridge

@@ -54,3 +54,28 @@ def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, sig
 
     state = load_checkpoint(runs_home / "runs" / "tui" / "latest.pt")
     assert state["step"] > 0
+
+
+def test_dumb_terminal_gets_a_clear_line(runs_home, small_corpus):
+    master, slave = pty.openpty()
+    env = cli_env(runs_home)
+    env["TERM"] = "dumb"
+    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus)], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, cwd=REPO)
+    os.close(slave)
+    assert proc.wait(timeout=30) == 2
+    output = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    text = output.decode()
+    assert "TERM=dumb" in text and "--headless" in text and "Traceback" not in text

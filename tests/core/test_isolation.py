@@ -24,3 +24,15 @@ def test_help_does_not_import_torch():
         "assert 'torch' not in sys.modules and 'textual' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_the_app_module_loads_without_torch():
+    """The first frame must not wait for torch: it is imported in the worker."""
+    code = (
+        "import sys\n"
+        "import rnn_tui.ui.app, rnn_tui.ui.launch, rnn_tui.ui.bridge, rnn_tui.core.paths\n"
+        "from rnn_tui.cli import split_options\n"
+        "split_options({'corpus': 'x.txt', 'max_steps': 3})\n"
+        "assert 'torch' not in sys.modules, 'torch imported before the first frame'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

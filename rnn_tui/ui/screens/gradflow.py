@@ -82,6 +82,9 @@ class GradFlowScreen(Screen):
 
         from rnn_tui.core.gradflow import decay, gradient_flow_for
 
+        from rnn_tui.core.device import lower_thread_priority
+
+        lower_thread_priority()  # training keeps the CPU; this fills the gaps
         index = {ch: i for i, ch in enumerate(snapshot.vocab)}
         ids = torch.tensor([index[ch] for ch in text if ch in index])
         flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, ids)

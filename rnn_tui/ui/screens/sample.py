@@ -148,6 +148,9 @@ class SampleScreen(Screen):
         from rnn_tui.core.model import build_from_weights
         from rnn_tui.core.sampling import generate
 
+        from rnn_tui.core.device import lower_thread_priority
+
+        lower_thread_priority()  # training keeps the CPU; this fills the gaps
         model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
         vocab = Vocab(snapshot.vocab)
         cfg = SampleConfig(**settings)
