@@ -201,9 +201,9 @@ def sampling_slowdown(phase_seconds: float = 8.0):
     from rnn_tui.core import events as ev
     from rnn_tui.core.config import SampleConfig
     from rnn_tui.core.corpus import Vocab
-    from rnn_tui.core.device import lower_thread_priority
+    from rnn_tui.core.priority import lower_thread_priority
     from rnn_tui.core.model import build_from_weights
-    from rnn_tui.core.sampling import generate
+    from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
     from rnn_tui.core.session import prepare
     from rnn_tui.core.trainer import Trainer
 
@@ -225,7 +225,8 @@ def sampling_slowdown(phase_seconds: float = 8.0):
                 continue
             snap = trainer.latest_snapshot
             model = build_from_weights(snap.config, snap.vocab, snap.weights)
-            for token in generate(model, Vocab(snap.vocab), SampleConfig(length=2000, seed=1), top=5):
+            tokens = generate(model, Vocab(snap.vocab), SampleConfig(length=2000, seed=1), top=5)
+            for token in paced(tokens, LIVE_SAMPLING_RATE):  # as the sampling screen does while training
                 phase["chars"] += 1
                 if not phase["sampling"].is_set():
                     break

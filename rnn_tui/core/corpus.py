@@ -152,45 +152,46 @@ def _sniff(path: Path, head: bytes, encoding: str | None) -> str:
         raise CorpusError(f"--encoding {encoding!r} is not an encoding Python knows; try utf-8, latin-1 or cp1252") from None
 
 
-def load_corpus(
-    path: str | os.PathLike,
-    encoding: str | None = None,
-    val_frac: float = 0.1,
-    progress: Callable[[int, int], None] | None = None,
-) -> Corpus:
-    """Read, validate and encode a text file.
+class _Reader:
+    """Decodes a file chunk by chunk into normalised text, checking as it goes.
 
-    ``progress(bytes_read, total_bytes)`` is called after each chunk.
+    The file is read twice (once for the vocabulary, once to encode), so at no
+    point does the whole text exist as Python strings: memory is the encoded
+    tensor plus one chunk.
     """
-    path = Path(path)
-    st = check_regular_file(path)
-    total = st.st_size
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise CorpusError(f"{path}: cannot open it ({exc.strerror}); check the path and its permissions") from None
-    with fh:
-        head = fh.read(4)
-        fh.seek(0)
-        codec = _sniff(path, head, encoding)
+
+    def __init__(self, path: Path, encoding: str | None, total: int, progress):
+        self.path, self.total, self.progress = path, total, progress
+        try:
+            self.fh = open(path, "rb")
+        except OSError as exc:
+            raise CorpusError(f"{path}: cannot open it ({exc.strerror}); check the path and its permissions") from None
+        self.codec = _sniff(path, self.fh.read(4), encoding)
+        self.hasher = hashlib.sha256()
+        self.crlf = self.lone_cr = self.lf = 0
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def chunks(self, first_pass: bool):
+        path, codec = self.path, self.codec
+        self.fh.seek(0)
         wide = codec.startswith(("utf-16", "utf-32"))
         decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-        hasher = hashlib.sha256()
-        chunks: list[str] = []
-        present = torch.zeros(0, dtype=torch.bool)
-        offset = newlines = crlf = lone_cr = lf = 0
+        offset = newlines = 0
         carry_cr = False
         first = True
         while True:
             try:
-                raw = fh.read(CHUNK_BYTES)
+                raw = self.fh.read(CHUNK_BYTES)
             except OSError as exc:
                 raise CorpusError(f"{path}: read failed ({exc.strerror})") from None
             final = not raw
-            hasher.update(raw)
-            if not wide and b"\x00" in raw:
-                at = offset + raw.index(b"\x00")
-                raise CorpusError(f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; pass a plain text file")
+            if first_pass:
+                self.hasher.update(raw)
+                if not wide and b"\x00" in raw:
+                    at = offset + raw.index(b"\x00")
+                    raise CorpusError(f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; pass a plain text file")
             buffered = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(raw, final=final)
@@ -213,43 +214,67 @@ def load_corpus(
                 text, carry_cr = text[:-1], True
             if "\r" in text:
                 n_crlf = text.count("\r\n")
-                crlf += n_crlf
-                lone_cr += text.count("\r") - n_crlf
-                lf += text.count("\n") - n_crlf
+                if first_pass:
+                    self.crlf += n_crlf
+                    self.lone_cr += text.count("\r") - n_crlf
+                    self.lf += text.count("\n") - n_crlf
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
-            else:
-                lf += text.count("\n")
+            elif first_pass:
+                self.lf += text.count("\n")
             if text:
-                present = _mark_present(present, text)
-                chunks.append(text)
-            if progress is not None:
-                progress(offset, total)
+                yield text
+            if self.progress is not None:
+                self.progress(offset + (0 if first_pass else self.total), 2 * self.total)
             if final:
-                break
+                return
 
-    vocab_chars = "".join(chr(cp) for cp in torch.nonzero(present).flatten().tolist())
-    vocab = Vocab(vocab_chars)
-    n_chars = sum(len(c) for c in chunks)
-    if n_chars == 0:
-        raise CorpusError(f"{path}: is empty; pass a text file with at least a few thousand characters")
-    if not vocab_chars.strip():
-        raise CorpusError(f"{path}: holds only whitespace; pass a text file with some words in it")
-    if len(vocab) < 2:
-        raise CorpusError(f"{path}: has only one distinct character ({describe_chars(vocab_chars)}), nothing to learn; pass real text")
+    @property
+    def line_endings(self) -> str:
+        endings = [name for name, n in (("lf", self.lf), ("crlf", self.crlf), ("cr", self.lone_cr)) if n]
+        return endings[0] if len(endings) == 1 else ("mixed" if endings else "none")
 
-    dtype = storage_dtype(len(vocab))
-    table = torch.full((present.numel(),), -1, dtype=torch.int64)
-    table[torch.nonzero(present).flatten()] = torch.arange(len(vocab))
-    table = table.to(dtype)
-    data = torch.empty(n_chars, dtype=dtype)
-    pos = 0
-    while chunks:
-        text = chunks.pop(0)  # free each chunk as soon as it is encoded
-        data[pos : pos + len(text)] = table[_code_points(text)]
-        pos += len(text)
 
-    endings = [name for name, n in (("lf", lf), ("crlf", crlf), ("cr", lone_cr)) if n]
-    line_endings = endings[0] if len(endings) == 1 else ("mixed" if endings else "none")
+def load_corpus(
+    path: str | os.PathLike,
+    encoding: str | None = None,
+    val_frac: float = 0.1,
+    progress: Callable[[int, int], None] | None = None,
+) -> Corpus:
+    """Read, validate and encode a text file.
+
+    ``progress(done, total)`` is called after each chunk (the file is read twice).
+    """
+    path = Path(path)
+    total = check_regular_file(path).st_size
+    reader = _Reader(path, encoding, total, progress)
+    try:
+        present = torch.zeros(0, dtype=torch.bool)
+        n_chars = 0
+        for text in reader.chunks(first_pass=True):
+            present = _mark_present(present, text)
+            n_chars += len(text)
+        vocab_chars = "".join(chr(cp) for cp in torch.nonzero(present).flatten().tolist())
+        vocab = Vocab(vocab_chars)
+        if n_chars == 0:
+            raise CorpusError(f"{path}: is empty; pass a text file with at least a few thousand characters")
+        if not vocab_chars.strip():
+            raise CorpusError(f"{path}: holds only whitespace; pass a text file with some words in it")
+        if len(vocab) < 2:
+            raise CorpusError(f"{path}: has only one distinct character ({describe_chars(vocab_chars)}), nothing to learn; pass real text")
+        dtype = storage_dtype(len(vocab))
+        table = torch.full((present.numel(),), -1, dtype=torch.int64)
+        table[torch.nonzero(present).flatten()] = torch.arange(len(vocab))
+        data = torch.empty(n_chars, dtype=dtype)
+        pos = 0
+        for text in reader.chunks(first_pass=False):
+            if pos + len(text) > n_chars or not _encode_into(data[pos : pos + len(text)], text, table):
+                raise CorpusError(f"{path}: changed while it was being read; try again once nothing writes to it")
+            pos += len(text)
+        if pos != n_chars:
+            raise CorpusError(f"{path}: changed while it was being read; try again once nothing writes to it")
+    finally:
+        reader.close()
+
     warnings = []
     if len(vocab) > VOCAB_WARN:
         warnings.append(
@@ -260,32 +285,56 @@ def load_corpus(
         path=str(path),
         vocab=vocab,
         data=data,
-        sha256=hasher.hexdigest(),
-        encoding=codec,
-        line_endings=line_endings,
+        sha256=reader.hasher.hexdigest(),
+        encoding=reader.codec,
+        line_endings=reader.line_endings,
         val_frac=val_frac,
         warnings=warnings,
     )
 
 
+SLICE_CHARS = 1 << 20  # code points are made a slice at a time, so the transient memory stays small
+
+
+def _slices(text: str):
+    for start in range(0, len(text), SLICE_CHARS):
+        yield start, text[start : start + SLICE_CHARS]
+
+
 def _code_points(text: str) -> torch.Tensor:
-    if text.isascii():
-        return torch.frombuffer(bytearray(text.encode("ascii")), dtype=torch.uint8).long()
-    return torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
+    """Code points of ``text`` (uint8 where they all fit in one byte, else int32)."""
+    try:
+        return torch.frombuffer(bytearray(text.encode("latin-1")), dtype=torch.uint8)
+    except UnicodeEncodeError:
+        return torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
+
+
+def _encode_into(out: torch.Tensor, text: str, table: torch.Tensor) -> bool:
+    """Write the ids of ``text`` into ``out``; False if it holds a character the table does not know."""
+    for start, piece in _slices(text):
+        cps = _code_points(piece).long()
+        if int(cps.max()) >= table.numel():
+            return False
+        ids = table[cps]
+        if bool((ids < 0).any()):
+            return False
+        out[start : start + len(piece)] = ids
+    return True
 
 
 def _mark_present(present: torch.Tensor, text: str) -> torch.Tensor:
-    if text.isascii():
-        counts = torch.bincount(torch.frombuffer(bytearray(text.encode("ascii")), dtype=torch.uint8), minlength=128)
-    else:
-        cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
-        counts = torch.bincount(torch.unique(cps).long())
-    seen = counts > 0
-    if seen.numel() > present.numel():
-        seen[: present.numel()] |= present
-        return seen
-    present = present.clone()
-    present[: seen.numel()] |= seen
+    for _, piece in _slices(text):
+        cps = _code_points(piece)
+        if cps.dtype == torch.uint8:
+            seen = torch.bincount(cps, minlength=256) > 0
+        else:
+            seen = torch.bincount(torch.unique(cps).long()) > 0
+        if seen.numel() > present.numel():
+            seen[: present.numel()] |= present
+            present = seen
+        else:
+            present = present.clone()
+            present[: seen.numel()] |= seen
     return present
 
 

@@ -109,16 +109,3 @@ def memory(device: torch.device) -> tuple[int, int] | None:
     free, total = torch.cuda.mem_get_info(device)
     return total - free, total
 
-
-def lower_thread_priority(niceness: int = 10) -> None:
-    """Make the calling thread yield the CPU to training (Linux: per-thread nice; elsewhere nothing).
-
-    Interactive sampling and tracing run in their own threads while the trainer keeps every core
-    busy; at a lower priority they fill the gaps instead of taking turns with training.
-    """
-    import threading
-
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except (AttributeError, OSError):
-        pass

@@ -149,3 +149,23 @@ def _to_cpu(state):
 
 def sample_text(model, vocab: Vocab, cfg: SampleConfig) -> str:
     return "".join(t.char for t in generate(model, vocab, cfg))
+
+
+# While a model trains on the same machine, interactive sampling streams at most this many
+# characters a second: far faster than anyone reads, and it leaves the cores to training.
+LIVE_SAMPLING_RATE = 400.0
+
+
+def paced(tokens, chars_per_sec: float | None):
+    """Yield ``tokens`` no faster than ``chars_per_sec`` (None: as fast as they come)."""
+    import time
+
+    if not chars_per_sec:
+        yield from tokens
+        return
+    start = time.monotonic()
+    for count, token in enumerate(tokens, 1):
+        yield token
+        ahead = count / chars_per_sec - (time.monotonic() - start)
+        if ahead > 0.1:  # sleep rarely and in long stretches: fewer wake-ups disturb training less
+            time.sleep(ahead)

@@ -394,14 +394,18 @@ class Trainer:
                 logits, new_state = self.net(x, self.state)
                 loss = F.cross_entropy(logits.reshape(-1, vocab_size).float(), y.reshape(-1))
             self.optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
+            scaling = self.scaler.is_enabled()  # fp16 only; bf16 and fp32 need no loss scaling
+            (self.scaler.scale(loss) if scaling else loss).backward()
+            if scaling:
+                self.scaler.unscale_(self.optimizer)
             norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
             # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
             finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
-            if finite or self.scaler.is_enabled():
+            if scaling:  # the scaler skips the step itself when it found inf, and adapts the scale
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
+            elif finite:
+                self.optimizer.step()
             if finite:
                 bad_in_a_row = 0
                 self.state = detach_state(new_state)

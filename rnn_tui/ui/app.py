@@ -21,7 +21,17 @@ from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.stats import StatsPanel
 from rnn_tui.ui.widgets.status_line import StatusLine
 
-QUIT_GRACE = 10.0  # seconds to wait for the trainer to save before exiting anyway
+QUIT_GRACE = 10.0
+
+
+def terminal_alive() -> bool:
+    import os
+    import sys
+
+    try:
+        return os.isatty(sys.__stdout__.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False  # seconds to wait for the trainer to save before exiting anyway
 
 
 class RnnTuiApp(App):
@@ -57,7 +67,15 @@ class RnnTuiApp(App):
             loop.add_signal_handler(signal.SIGHUP, self.on_signal, signal.SIGHUP)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
+        if not self.is_headless:
+            self.set_interval(1.0, self._check_terminal)
         self.call_after_refresh(self._start)
+
+    def _check_terminal(self) -> None:
+        """The terminal went away without a SIGHUP reaching us (nohup, a pty we do not control):
+        save and leave as if hung up, rather than spin on a dead terminal."""
+        if not terminal_alive():
+            self.on_signal(signal.SIGHUP)
 
     def _start(self) -> None:
         if self.bridge is not None:
@@ -210,6 +228,10 @@ class RnnTuiApp(App):
         from rnn_tui.core.commands import RequestSnapshot
 
         self._send(RequestSnapshot())
+
+    @property
+    def training_live(self) -> bool:
+        return self.bridge is not None and not self.bridge.done.is_set()
 
     def gate_text(self, source: str, length: int) -> str | None:
         """Text for the gate view: a slice of the validation text or the latest live sample."""

@@ -38,6 +38,11 @@ class TrainerBridge:
             self.app.post_message(TrainerEvent(event))
 
     def _work(self) -> None:
+        from rnn_tui.core.priority import lower_thread_priority
+
+        # Before torch starts its worker threads (they inherit this): the screen, at normal priority,
+        # then gets a core the moment it needs one, and training has every cycle it does not use.
+        lower_thread_priority(5)
         from rnn_tui.core.errors import UserError
         from rnn_tui.core.session import demo_corpus_path
 

@@ -8,7 +8,7 @@ import sys
 
 def _configure_environment() -> None:
     # Fewer redraws over SSH: a slow link should carry state, not animation.
-    os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "30")
+    os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
 
 
 def run_train_app(args: dict) -> int:
@@ -27,7 +27,7 @@ def run_train_app(args: dict) -> int:
     from rnn_tui.ui.app import RnnTuiApp
     from rnn_tui.ui.bridge import TrainerBridge
 
-    interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.25
+    interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.5  # chart redraws per second: bytes on the wire
     app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, overrides, report_interval=interval),
                     compare=bool(session.get("compare")))
     app.run()

@@ -27,6 +27,10 @@ class ViewerApp(App):
             self.validation_text = validation_text(Path(self.run_dir))
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            from rnn_tui.ui.app import terminal_alive
+
+            self.set_interval(1.0, lambda: None if terminal_alive() else self.exit(return_code=129))
         if self.first_screen == "gates":
             from rnn_tui.ui.screens.gates import GatesScreen
 
@@ -35,6 +39,8 @@ class ViewerApp(App):
             from rnn_tui.ui.screens.sample import SampleScreen
 
             self.push_screen(SampleScreen(self.settings))
+
+    training_live = False  # a saved run: nothing trains beside the viewer
 
     def request_snapshot(self) -> None:
         pass  # the weights of a saved run do not change

@@ -87,3 +87,14 @@ def test_stepper_matches_the_fused_module(cell):
         stepper = Stepper(m)
         for t, index in enumerate(ids):
             assert (stepper.step(index) - fused[0, t]).abs().max() < 1e-5
+
+
+def test_paced_streams_no_faster_than_asked():
+    import time
+
+    from rnn_tui.core.sampling import paced
+
+    start = time.monotonic()
+    assert list(paced(range(150), 300.0)) == list(range(150))
+    assert time.monotonic() - start >= 150 / 300.0 - 0.1 - 0.01  # bursts of at most 0.1 s ahead
+    assert list(paced(range(5), None)) == list(range(5))

@@ -26,13 +26,11 @@ class CompareChart(Static):
             style = CELL_STYLES.get(row.cell, "bold")
             series.append(Series(tuple(_smooth(row.curve)), style))
             series.append(Series(tuple(row.val_curve), style, marker="\u25cf"))
-        legend = "  ".join(f"{r.cell}" for r in self.rows)
-        text = render_plot(series, self.size.width, self.size.height - 1, y_label="nats/char", x_label="step")
+        text = render_plot(series, self.size.width, self.size.height - 1, x_label="step")
         text.append("\n")
         for row in self.rows:
             text.append(f"  \u2500\u2500 {row.cell}", style=CELL_STYLES.get(row.cell, "bold"))
-        text.append("  (\u25cf validation)", style="dim")
-        del legend
+        text.append("  (\u25cf validation; loss in nats/char)", style="dim")
         return text
 
 

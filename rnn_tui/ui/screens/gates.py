@@ -107,7 +107,7 @@ class GatesScreen(Screen):
         from rnn_tui.core.gates import trace
         from rnn_tui.core.model import build_from_weights
 
-        from rnn_tui.core.device import lower_thread_priority
+        from rnn_tui.core.priority import lower_thread_priority
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         vocab = Vocab(snapshot.vocab)

@@ -38,9 +38,12 @@ class GradFlowPlot(Static):
             series.append(Series(_log_points(row), "grey42"))
         for k, row in enumerate(self.flow.layers):
             series.append(Series(_log_points(row), LAYER_STYLES[k % len(LAYER_STYLES)]))
-        legend = "  ".join(f"layer {k + 1}" for k in range(len(self.flow.layers)))
-        return render_plot(series, self.size.width, self.size.height, y_label=f"log10 norm  {legend}",
-                           x_label="distance T-t")
+        text = render_plot(series, self.size.width, self.size.height - 1, x_label="distance T-t")
+        text.append("\nlog10 ||dL_T/dh_t||:", style="dim")
+        for k in range(len(self.flow.layers)):
+            text.append(f"  \u2500\u2500 layer {k + 1}", style=LAYER_STYLES[k % len(LAYER_STYLES)])
+        text.append("  \u2500\u2500 at initialisation", style="grey42")
+        return text
 
 
 def _log_points(row):
@@ -82,7 +85,7 @@ class GradFlowScreen(Screen):
 
         from rnn_tui.core.gradflow import decay, gradient_flow_for
 
-        from rnn_tui.core.device import lower_thread_priority
+        from rnn_tui.core.priority import lower_thread_priority
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         index = {ch: i for i, ch in enumerate(snapshot.vocab)}

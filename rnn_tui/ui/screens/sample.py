@@ -146,16 +146,17 @@ class SampleScreen(Screen):
         from rnn_tui.core.config import SampleConfig
         from rnn_tui.core.corpus import Vocab
         from rnn_tui.core.model import build_from_weights
-        from rnn_tui.core.sampling import generate
+        from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
 
-        from rnn_tui.core.device import lower_thread_priority
+        from rnn_tui.core.priority import lower_thread_priority
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
         vocab = Vocab(snapshot.vocab)
         cfg = SampleConfig(**settings)
         batch, last = [], time.monotonic()
-        for token in generate(model, vocab, cfg, top=5):
+        rate = LIVE_SAMPLING_RATE if self.app.training_live else None  # leave the cores to training
+        for token in paced(generate(model, vocab, cfg, top=5), rate):
             if stop_flag.is_set():
                 break
             batch.append(token)

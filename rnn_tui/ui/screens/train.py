@@ -46,7 +46,6 @@ class TrainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#chart").border_title = "loss"
         self.query_one("#sample").border_title = "sample"
 
     MIN_SIZE = (60, 15)

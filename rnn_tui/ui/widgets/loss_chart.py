@@ -63,15 +63,20 @@ class LossChart(Widget):
             series.append(Series(scale(self.train), "grey42"))
         series.append(Series(scale(self.smooth), "bold cyan"))
         series.append(Series(scale(self.val), "bold yellow", marker="\u25cf"))
+        return render_plot(series, self.size.width, self.size.height, x_label="step")
+
+    def on_mount(self) -> None:
+        self._title()
+
+    def _title(self) -> None:
         unit = "bits/char" if self.bits else "nats/char"
-        text = render_plot(series, self.size.width, self.size.height, y_label=f"{unit}  \u2500 train  \u25cf val",
-                           x_label="step")
-        return text
+        self.border_title = f"loss, {unit}: \u2500 train  \u25cf val"
 
     def watch_show_raw(self) -> None:
         self.refresh()
 
     def watch_bits(self) -> None:
+        self._title()
         self.refresh()
 
 

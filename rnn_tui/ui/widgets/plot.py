@@ -33,8 +33,7 @@ def nice_number(value: float) -> str:
     return f"{value:.2f}"
 
 
-def render_plot(series: list[Series], width: int, height: int, y_label: str = "", x_label: str = "",
-                axis_style: str = "dim") -> Text:
+def render_plot(series: list[Series], width: int, height: int, x_label: str = "", axis_style: str = "dim") -> Text:
     """Draw ``series`` into ``width`` x ``height`` cells (axes and labels included)."""
     label_w = 7
     plot_w, plot_h = max(4, width - label_w - 1), max(2, height - 2)
@@ -91,6 +90,4 @@ def render_plot(series: list[Series], width: int, height: int, y_label: str = ""
     middle = f" {x_label} " if x_label else ""
     gap = max(1, plot_w - len(left) - len(right) - len(middle))
     out.append(" " * (label_w + 1) + left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right, style=axis_style)
-    if y_label:
-        out.append(f"  {y_label}", style=axis_style)
     return out
