@@ -254,5 +254,26 @@ def sampling_slowdown(phase_seconds: float = 8.0):
           f"(slowdown {1 - on / off:.1%}, goal <= 5%); the sampler streamed {sampled:,.0f} chars/s meanwhile")
 
 
+def one_gigabyte():
+    """A 1 GB corpus trains: build it, train 20 steps headless, report time and peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "huge.txt"
+        block = PLAYS.read_bytes()
+        with open(path, "wb") as fh:
+            while fh.tell() < 1_000_000_000:
+                fh.write(block)
+        env = dict(os.environ, RNN_TUI_HOME=tmp, PYTHONPATH=str(REPO))
+        t0 = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "rnn_tui", str(path), "--headless",
+                               "--max-steps", "20", "--hidden-size", "128", "--sample-every", "0", "--eval-chars", "100000"],
+                              capture_output=True, text=True, env=env)
+        seconds = time.perf_counter() - t0
+        peak = next(int(line.split()[-1]) for line in proc.stderr.splitlines() if "Maximum resident" in line)
+        size = path.stat().st_size
+        print(f"\n4b. 1 GB corpus ({size / 1e9:.2f} GB): exit {proc.returncode}, 20 steps trained in {seconds:.1f} s "
+              f"end to end, peak RSS {peak / 1e6:.2f} GB = {peak * 1e3 / size:.2f}x the file")
+        print("    " + "\n    ".join(line for line in proc.stdout.splitlines() if "reading" in line or "finished" in line))
+
+
 if __name__ == "__main__":
     main()

@@ -83,6 +83,7 @@ def train_parser() -> Parser:
     t.add_argument("--epochs", type=_number(float), help="stop after this many passes over the text")
     t.add_argument("--val-frac", type=_number(float), help="fraction of the text held out for validation (default 0.1)")
     t.add_argument("--eval-every", type=_number(int), help="validate every N steps (default 250)")
+    t.add_argument("--eval-chars", type=_number(int), help="validation characters scored per evaluation (default 200000)")
     t.add_argument("--log-every", type=_number(int), help="write metrics.jsonl every N steps (default 10)")
     t.add_argument("--sample-every", type=_number(float), help="seconds between live samples, 0 for none (default 5)")
     t.add_argument("--save-every", type=_number(float), help="seconds between autosaves (default 300)")

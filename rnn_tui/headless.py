@@ -75,7 +75,7 @@ def _prepare_ranks(corpus, session, overrides, distributed):
     from rnn_tui.core.session import prepare
 
     common = dict(runs_dir=session.get("runs_dir"), resume=session.get("resume"),
-                  allow_corpus_change=session.get("allow_corpus_change", False))
+                  allow_corpus_change=session.get("allow_corpus_change", False), progress=LoadProgress())
     if distributed is None:
         return prepare(corpus, overrides, name=session.get("name"), **common)
     from rnn_tui.core.config import TrainConfig
@@ -89,6 +89,25 @@ def _prepare_ranks(corpus, session, overrides, distributed):
     if not distributed.is_main:
         prepared = prepare(corpus, overrides, name=name, main=False, **common)
     return prepared
+
+
+class LoadProgress:
+    """A line per quarter while a large corpus loads (small ones load too fast to need it)."""
+
+    LARGE = 64 << 20
+
+    def __init__(self, out=None):
+        self.out = out or sys.stdout
+        self.next_mark = 0.25
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.LARGE or not total:
+            return
+        fraction = done / total
+        if fraction >= self.next_mark:
+            _safe_print(self.out, f"reading the corpus: {fraction:.0%} of {total // 2 / 1e6:,.0f} MB (read twice)")
+            while self.next_mark <= fraction:
+                self.next_mark += 0.25
 
 
 def _train_one(prepared, view, current, extra_sink=None, distributed=None) -> int:

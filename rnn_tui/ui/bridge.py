@@ -66,6 +66,7 @@ class TrainerBridge:
         self.prepared = p = prepare(
             corpus, overrides, runs_dir=self.session.get("runs_dir"), name=name,
             resume=self.session.get("resume"), allow_corpus_change=self.session.get("allow_corpus_change", False),
+            progress=self._load_progress,
         )
         try:
             if self.stop_reason is not None:
@@ -101,6 +102,13 @@ class TrainerBridge:
                 flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, val[:101].long(), with_initial=False)
                 self.app.post_message(CompareMeasured(cell, decay(flow, min(50, len(flow.distance) - 1))))
         self.app.post_message(CompareMeasured(None, None))
+
+    def _load_progress(self, done: int, total: int) -> None:
+        if total >= 64 << 20 and done * 10 // total != getattr(self, "_load_tenth", -1):
+            self._load_tenth = done * 10 // total
+            from rnn_tui.core.events import Notice
+
+            self._sink(Notice("info", f"reading the corpus: {done / total:.0%} of {total // 2 / 1e6:,.0f} MB"))
 
     def send(self, command) -> None:
         self.commands.put(command)

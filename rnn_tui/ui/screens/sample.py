@@ -85,7 +85,8 @@ class SampleScreen(Screen):
         self.query_one("#sample-info", Static).update(Text(message, style=style))
 
     # ---- settings -----------------------------------------------------------
-    def read_settings(self) -> dict | None:
+    def read_settings(self, prime: str | None = None) -> dict | None:
+        """The settings on screen, validated; ``prime`` replaces the prime input's text."""
         from rnn_tui.core.config import SampleConfig
         from rnn_tui.core.errors import UserError
 
@@ -100,7 +101,7 @@ class SampleScreen(Screen):
 
         try:
             settings = dict(
-                prime=self.query_one("#prime", Input).value,
+                prime=self.query_one("#prime", Input).value if prime is None else prime,
                 temperature=value("temperature", float) if value("temperature", float) is not None else 0.8,
                 top_k=value("top_k", int), top_p=value("top_p", float),
                 length=value("length", int) or 500, seed=value("seed", int),
@@ -131,14 +132,18 @@ class SampleScreen(Screen):
         snapshot = self.app.latest_snapshot
         if settings is None or snapshot is None:
             return
+        self.query_one(SampleOutput).reset(settings["prime"])
+        self._start(snapshot, settings, dict(settings, step=snapshot.step),
+                    f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)")
+
+    def _start(self, snapshot, settings: dict, record: dict, message: str) -> None:
+        """Stop any generation in flight and start one; ``record`` is what ctrl+s saves beside the text."""
         self.stop_flag.set()
         self.stop_flag = threading.Event()
         self.run_id += 1
-        output = self.query_one(SampleOutput)
-        output.reset(settings["prime"])
-        self.last_settings = dict(settings, step=snapshot.step)
         self.running = True
-        self.info(f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)")
+        self.last_settings = record
+        self.info(message)
         self._generate(snapshot, settings, self.run_id, self.stop_flag)
 
     @work(thread=True, group="sample", exit_on_error=False)
@@ -189,23 +194,15 @@ class SampleScreen(Screen):
         if not output.tokens:
             self.action_generate()
             return
-        # Re-prime with everything so far: exact continuation of the same text.
-        prime_input = self.query_one("#prime", Input)
-        saved_prime = prime_input.value
-        prime_input.value = output.text
-        settings = self.read_settings()
-        prime_input.value = saved_prime
+        # Re-prime with everything so far: the continuation follows from the whole text.
+        settings = self.read_settings(prime=output.text)
         snapshot = self.app.latest_snapshot
         if settings is None or snapshot is None:
             return
-        self.stop_flag.set()
-        self.stop_flag = threading.Event()
-        self.run_id += 1
-        self.running = True
         seed = (settings["seed"] or 0) + len(output.tokens)
-        self.info("continuing\u2026 (Esc stops)")
-        self.last_settings = dict(settings, seed=seed, step=snapshot.step, continued=True)
-        self._generate(snapshot, dict(settings, seed=seed), self.run_id, self.stop_flag)
+        settings = dict(settings, seed=seed)
+        record = dict(settings, prime=self.query_one("#prime", Input).value, step=snapshot.step, continued=True)
+        self._start(snapshot, settings, record, "continuing\u2026 (Esc stops)")
 
     def action_reseed(self) -> None:
         box = self.query_one("#seed", Input)
