@@ -171,7 +171,7 @@ def ingest(quick, accents=False):
             "print(d, status('VmHWM:') - base, c.n_chars, len(c.vocab))\n"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-        seconds, peak_kb, chars = float(out[0]), int(out[1]), int(out[2])
+        seconds, peak_kb = float(out[0]), int(out[1])
         mb = path.stat().st_size / 1e6
         print(f"\n4. ingest {mb:.0f} MB{' with non-ASCII' if accents else ''}: {seconds:.2f} s, peak RSS above the "
               f"interpreter {peak_kb / 1e3:.0f} MB = {peak_kb * 1e3 / path.stat().st_size:.2f}x the file (goals <= 3 s, <= 3x)")

@@ -24,7 +24,7 @@ def _fmt_eta(seconds):
 
 def train_headless(args: dict) -> int:
     from rnn_tui.cli import split_options
-    from rnn_tui.core.session import demo_corpus_path, prepare
+    from rnn_tui.core.session import demo_corpus_path
 
     corpus, session, overrides = split_options(args)
     if corpus is None and not session.get("resume"):

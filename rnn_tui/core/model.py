@@ -45,12 +45,17 @@ class CharRNN(nn.Module):
         return (zeros, zeros.clone()) if self.cell == "lstm" else zeros
 
 
-def detach_state(state):
+def map_state(state, fn):
+    """Apply ``fn`` to a recurrent state: a tensor, an LSTM's (h, c) tuple, or None."""
     if state is None:
         return None
     if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+        return tuple(fn(s) for s in state)
+    return fn(state)
+
+
+def detach_state(state):
+    return map_state(state, torch.Tensor.detach)
 
 
 def state_to_list(state) -> list | None:

@@ -22,7 +22,6 @@ import os
 import pickle
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch

@@ -17,6 +17,7 @@ import torch
 from rnn_tui.core.config import SampleConfig
 from rnn_tui.core.corpus import Vocab, describe_chars
 from rnn_tui.core.errors import UserError
+from rnn_tui.core.model import map_state
 
 GREEDY_BELOW = 1e-4  # temperatures this small are argmax in all but name
 
@@ -123,7 +124,7 @@ def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -
     ids = torch.tensor([[vocab.index[ch] for ch in prime]], dtype=torch.long, device=device)
     logits, state = model(ids, state)  # the prime in one fused call
     last = logits[0, -1].float().cpu()
-    stepper = Stepper(model.cpu() if device.type != "cpu" else model, state=_to_cpu(state))
+    stepper = Stepper(model.cpu() if device.type != "cpu" else model, state=map_state(state, torch.Tensor.cpu))
     for _ in range(cfg.length):
         if greedy:
             index = int(torch.argmax(last))
@@ -137,14 +138,6 @@ def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -
             alternatives = tuple((chars[i], p) for i, p in zip(indices.tolist(), values.tolist()))
         yield Token(chars[index], index, float(model_probs[index]), alternatives)
         last = stepper.step(index)
-
-
-def _to_cpu(state):
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(s.cpu() for s in state)
-    return state.cpu()
 
 
 def sample_text(model, vocab: Vocab, cfg: SampleConfig) -> str:

@@ -115,10 +115,6 @@ def test_unexpected_exception_is_logged_and_reported(small_corpus):
 
 def test_pause_resume_stop_through_the_command_queue(small_corpus):
     commands = queue.Queue()
-    seen = []
-
-    def sink_watch():
-        time.sleep(0.1)
 
     def hook(trainer):
         def on_step(step):

@@ -1,4 +1,5 @@
 import io
+import time
 
 import torch
 from rich.console import Console
@@ -36,3 +37,12 @@ def progress(step, loss, **changes):
                 lr=2e-3, grad_norm=0.5, elapsed=10.0, eta=125.0, chars_seen=step * 100, skipped_steps=0)
     base.update(changes)
     return ev.Progress(**base)
+
+
+async def wait_for(pilot, condition, timeout=60.0):
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await pilot.pause(0.05)

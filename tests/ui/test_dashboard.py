@@ -1,4 +1,3 @@
-import asyncio
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.stats import StatsPanel
 from rnn_tui.ui.widgets.status_line import StatusLine
 from tests.conftest import tiny_config
-from tests.ui.helpers import plain, progress, started
+from tests.ui.helpers import plain, progress, started, wait_for
 
 
 async def inject(app, pilot, *events):
@@ -86,12 +85,6 @@ def bridge_for(corpus, name, **changes):
     return lambda app: TrainerBridge(app, str(corpus), {"name": name}, cfg, report_interval=0.1)
 
 
-async def wait_for(pilot, condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
 
 
 async def test_real_training_run_pause_resume_and_quit_saves(small_corpus, runs_home):
@@ -159,7 +152,7 @@ async def test_tiny_terminal_shows_a_notice_and_recovers():
 
 async def test_command_palette_lists_the_training_actions():
     app = RnnTuiApp()
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for wanted in ("Pause or resume training", "Save a checkpoint now", "Gate view", "Interactive sampling", "Save and quit"):
             assert wanted in titles

@@ -1,21 +1,13 @@
-import time
-
 from rnn_tui.ui.screens.gates import GatesScreen
 from rnn_tui.ui.screens.sample import SampleScreen
 from rnn_tui.ui.viewer import ViewerApp
 from rnn_tui.ui.widgets.gate_text import GateText
 from rnn_tui.ui.widgets.sample_output import SampleOutput
-from tests.ui.helpers import plain, snapshot
+from tests.ui.helpers import plain, snapshot, wait_for
 
 TEXT = 'He said "the quick (brown) fox" 한국어 🙂 [bold]x[/]\nthe end.'
 
 
-async def wait_for(pilot, condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
 
 
 async def test_gate_view_navigation_on_mixed_scripts(tmp_path):

@@ -1,5 +1,3 @@
-import time
-
 from rnn_tui.core.compare import matched_hidden_size, parameter_count, parse_cells
 from rnn_tui.core.model import CharRNN, count_parameters
 from rnn_tui.ui.app import RnnTuiApp
@@ -8,15 +6,9 @@ from rnn_tui.ui.screens.compare import CompareChart, CompareScreen
 from rnn_tui.ui.screens.gradflow import GradFlowPlot, GradFlowScreen
 from rnn_tui.ui.viewer import ViewerApp
 from tests.conftest import tiny_config
-from tests.ui.helpers import plain, snapshot
+from tests.ui.helpers import plain, snapshot, wait_for
 
 
-async def wait_for(pilot, condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await pilot.pause(0.05)
 
 
 def test_parameter_count_formula_and_matching():

@@ -174,7 +174,7 @@ class GatesScreen(Screen):
             self.query_one("#overview", Static).update(self._overview())
 
     def _detail(self) -> Text:
-        from rnn_tui.core.gates import GATE_NAMES, SIGMOID_GATES, active_units, display_values
+        from rnn_tui.core.gates import SIGMOID_GATES, active_units, display_values
         from rnn_tui.core.textutil import visible
 
         t = self.trace
