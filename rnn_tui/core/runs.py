@@ -226,7 +226,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({_short(exc)}){_alternatives(path)}") from None
     except Exception as exc:  # any other failure to parse is still a bad file, never a traceback
-        raise CheckpointError(f"{path}: unreadable checkpoint ({_short(exc)}){_alternatives(path)}") from None
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({_short(exc)}){_alternatives(path)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an rnn-tui checkpoint (written by another program?); pass a run name or a .pt file from an rnn-tui run")
     version = state.get("format_version")
@@ -258,8 +258,10 @@ def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
     if candidate.is_file():
         parent = candidate.parent
         return (Run(parent) if (parent / "config.json").exists() else None), candidate
-    for folder in (candidate, runs_root / ref):
-        if folder.is_dir():
+    # A bare name is a run name first; a path (or a name with no such run) is a folder.
+    folders = (runs_root / ref, candidate) if os.sep not in ref else (candidate,)
+    for folder in folders:
+        if folder.is_dir() and ((folder / "config.json").exists() or any((folder / n).is_file() for n in CHECKPOINTS)):
             run = Run(folder)
             for kind in ("latest", "best", "previous"):
                 if run.checkpoint(kind).is_file():

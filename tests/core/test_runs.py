@@ -52,9 +52,10 @@ def test_truncated_checkpoint_names_the_intact_one(tmp_path):
 
 
 def test_garbage_other_program_and_newer_version(tmp_path):
-    (tmp_path / "junk.pt").write_bytes(os.urandom(1000))
-    with pytest.raises(CheckpointError, match="corrupt|refused"):
-        load_checkpoint(tmp_path / "junk.pt")
+    for attempt in range(20):  # random bytes fail in many ways inside the unpickler: every one is a clear refusal
+        (tmp_path / "junk.pt").write_bytes(os.urandom(1000))
+        with pytest.raises(CheckpointError, match="corrupt|refused"):
+            load_checkpoint(tmp_path / "junk.pt")
     torch.save({"state_dict": {"w": torch.ones(2)}}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not an rnn-tui checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
@@ -167,3 +168,17 @@ def test_run_summary(small_corpus):
     _, _, run = train(small_corpus, name="sum", max_steps=21)
     s = Run(run.path).summary()
     assert s["steps"] == 21 and s["cell"] == "lstm" and s["size"] == "1x32" and s["best_val_loss"] is not None
+
+
+def test_a_run_name_wins_over_a_same_named_folder_in_the_working_directory(small_corpus, tmp_path, monkeypatch):
+    from rnn_tui.core.paths import runs_dir
+    from rnn_tui.core.runs import resolve_run
+
+    _, _, run = train(small_corpus, name="same", max_steps=2)
+    elsewhere = tmp_path / "cwd"
+    (elsewhere / "same").mkdir(parents=True)  # an unrelated folder that happens to share the name
+    monkeypatch.chdir(elsewhere)
+    found, path = resolve_run("same", runs_dir())
+    assert found.path == run.path and path == run.checkpoint("latest")
+    with pytest.raises(RunError, match="no such run"):
+        resolve_run("missing", runs_dir())
