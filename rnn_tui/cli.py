@@ -44,6 +44,15 @@ def _number(kind):
     return parse
 
 
+def _run_name(text):
+    from rnn_tui.core.paths import run_name_problem, shown
+
+    problem = run_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{shown(text)} {problem}; pick a plain name such as shakespeare-lstm")
+    return text
+
+
 def train_parser() -> Parser:
     from rnn_tui.core.config import CELLS, PRECISIONS
 
@@ -59,7 +68,7 @@ def train_parser() -> Parser:
     p.add_argument("--headless", action="store_true", help="train without the app; print progress lines")
     p.add_argument("--resume", metavar="RUN", help="continue a saved run (name, folder) at its exact step")
     p.add_argument("--allow-corpus-change", action="store_true", help="resume even if the corpus file changed")
-    p.add_argument("--name", help="run name (default: corpus stem, cell and time)")
+    p.add_argument("--name", type=_run_name, help="run name, one plain folder name (default: corpus stem, cell and time)")
     p.add_argument("--runs-dir", help="where runs live (default: $RNN_TUI_HOME/runs or the user data dir)")
     p.add_argument("--compare", metavar="CELLS", help="train these cells one after another on the same corpus, budget "
                                                         "and seed and compare them, e.g. rnn,lstm,gru")
@@ -112,10 +121,12 @@ def sample_parser() -> Parser:
 
 
 def runs_parser() -> Parser:
-    p = Parser(prog="rnn-tui runs", description="List, show or delete saved runs.")
+    p = Parser(prog="rnn-tui runs", description="List, show or delete saved runs. RUN is a run's name, a unique "
+                                                 "start of one, `last` (the most recently trained) or a run folder.")
     p.add_argument("action", nargs="?", choices=("list", "show", "delete"), default="list")
     p.add_argument("run", nargs="?", metavar="RUN")
     p.add_argument("--yes", action="store_true", help="delete without asking")
+    p.add_argument("--force", action="store_true", help="delete a run that is training: stop it first (it saves and exits)")
     p.add_argument("--runs-dir", help="where runs live")
     return p
 
@@ -203,6 +214,11 @@ def split_options(args: dict) -> tuple[str | None, dict, dict]:
     corpus = args.pop("corpus", None)
     session = {k: args.pop(k) for k in ("resume", "allow_corpus_change", "name", "runs_dir", "compare", "match_params")
                if k in args}
+    if "resume" in session and "name" in session:
+        from rnn_tui.core.errors import ConfigError
+
+        raise ConfigError(f"--resume {session['resume']} continues that run under its own name; drop --name "
+                          "(to train a copy under another name, copy the run folder)")
     if "compare" in session:
         from rnn_tui.core.compare import parse_cells
 
@@ -213,6 +229,10 @@ def split_options(args: dict) -> tuple[str | None, dict, dict]:
             raise ConfigError("--compare starts new runs; resume a compared run by its own name instead")
         if not any(k in args for k in ("max_steps", "max_time", "epochs")):
             args["max_time"] = 300.0  # a budget is required for a fair comparison
+        if "name" in session:  # every compared run's name is free, before the first one trains
+            from rnn_tui.core.paths import check_new_run_names, runs_dir
+
+            check_new_run_names(runs_dir(session.get("runs_dir")), [f"{session['name']}-{c}" for c in session["compare"]])
     elif "match_params" in session:
         from rnn_tui.core.errors import ConfigError
 

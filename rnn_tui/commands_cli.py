@@ -3,9 +3,27 @@
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import sys
 import time
+
+
+def _out(text: str, stream=None) -> None:
+    """Write to stdout; a full disk or a closed terminal is one line on stderr, never a traceback."""
+    stream = stream or sys.stdout
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command line ends quietly
+    except OSError as exc:
+        from rnn_tui.core.errors import UserError
+
+        try:  # what is still buffered must not fail again at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):
+            pass
+        raise UserError(f"cannot write the output ({exc.strerror or exc}); write it somewhere with free space") from None
 
 
 def load_model(ref: str, runs_dir: str | None):
@@ -13,10 +31,10 @@ def load_model(ref: str, runs_dir: str | None):
     from rnn_tui.core.corpus import Vocab
     from rnn_tui.core.model import build_from_weights
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import load_checkpoint, resolve_run
+    from rnn_tui.core.runs import checked_state, load_checkpoint, resolve_run
 
     run, path = resolve_run(ref, default_runs_dir(runs_dir))
-    state = load_checkpoint(path)
+    state = checked_state(load_checkpoint(path), path)
     model = build_from_weights(state["config"], state["vocab"], state["model"])
     return run, model, Vocab(state["vocab"]), state
 
@@ -31,79 +49,176 @@ def sample(args: dict) -> int:
         from rnn_tui.ui.launch import run_sample_app
 
         return run_sample_app(args["run"], args.get("runs_dir"), options)
-    _, model, vocab, _ = load_model(args["run"], args.get("runs_dir"))
-    out = sys.stdout
-    buffer = []
+    run, model, vocab, state = load_model(args["run"], args.get("runs_dir"))
+    if sys.stdout.isatty():  # in a script stderr stays quiet; at a terminal, say what was loaded
+        where = f"run {run.name}" if run is not None else args["run"]
+        _out(f"rnn-tui: sampling {where} at step {state.get('step', 0):,}\n", sys.stderr)
+    buffer = [cfg.prime] if "prime" in args else []  # the default prime (a newline) is only a start
     last = time.monotonic()
+    ends_with_newline = True
     for token in generate(model, vocab, cfg):
         buffer.append(token.char)
         now = time.monotonic()
         if now - last > 0.1:
-            out.write("".join(buffer))
-            out.flush()
+            chunk = "".join(buffer)
+            _out(chunk)
+            ends_with_newline = chunk.endswith("\n") if chunk else ends_with_newline
             buffer, last = [], now
-    out.write("".join(buffer))
-    out.flush()
+    chunk = "".join(buffer)
+    ends_with_newline = chunk.endswith("\n") if chunk else ends_with_newline
+    _out(chunk + ("" if ends_with_newline else "\n"))
     return 0
 
 
 def runs(args) -> int:
     from rnn_tui.core.errors import RunError
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import list_runs, resolve_run
+    from rnn_tui.core.runs import find_run
 
     root = default_runs_dir(args.runs_dir)
     if args.action == "list":
-        found = list_runs(root)
-        if not found:
-            print(f"no runs in {root} yet; start one with `rnn-tui CORPUS`", file=sys.stderr)
-            return 0
-        rows = [r.summary() for r in found]
-        header = ("NAME", "CELL", "SIZE", "STEPS", "BEST VAL", "LAST CHANGE")
-        table = [header] + [(
-            r["name"], r["cell"], r["size"], str(r["steps"]),
-            "-" if r["best_val_loss"] is None else f"{r['best_val_loss']:.4f}",
-            "-" if r["last_change"] is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(r["last_change"])),
-        ) for r in rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-        for row in table:
-            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-        return 0
+        return _list_runs(root)
     if not args.run:
-        raise RunError(f"`rnn-tui runs {args.action}` needs a RUN name")
-    run, _ = resolve_run(args.run, root)
-    if run is None:
-        raise RunError(f"{args.run}: not a run folder")
+        raise RunError(f"`rnn-tui runs {args.action}` needs a RUN (a name, a unique start of one, or `last`)")
+    run = find_run(args.run, root)
     if args.action == "show":
-        summary = run.summary()
-        config = run.read_config()
-        rows = run.read_metrics()
-        print(f"run         {run.name}\nfolder      {run.path}")
-        print(f"corpus      {config.get('corpus', {}).get('path')} ({config.get('corpus', {}).get('chars', 0):,} chars, "
-              f"{config.get('corpus', {}).get('vocab_size')} symbols)")
-        train = config.get("train", {})
-        print("config      " + " ".join(f"{k}={v}" for k, v in sorted(train.items()) if v is not None))
-        print(f"steps       {summary['steps']}")
-        if rows:
-            print(f"train loss  {rows[-1].get('train_loss', float('nan')):.4f} (last logged)")
-        best = summary["best_val_loss"]
-        print(f"best val    {'-' if best is None else f'{best:.4f}'}")
-        for name in summary["checkpoints"]:
-            path = run.path / name
-            print(f"checkpoint  {path} ({path.stat().st_size / 1e6:.1f} MB)")
-        return 0
+        return _show_run(run)
     if args.action == "delete":
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise RunError(f"refusing to delete {run.name} without confirmation; add --yes")
-            answer = input(f"delete run {run.name} at {run.path}? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
-                print("kept", file=sys.stderr)
-                return 1
-        shutil.rmtree(run.path)
-        print(f"deleted {run.path}")
-        return 0
+        return _delete_run(run, args)
     return 2
+
+
+def _list_runs(root) -> int:
+    from rnn_tui.core.runs import list_runs
+
+    found = list_runs(root)
+    if not found:
+        _out(f"no runs in {root} yet; start one with `rnn-tui CORPUS`\n", sys.stderr)
+        return 0
+    summaries = [r.summary() for r in found]
+    width = _terminal_width()
+    _out("".join(line + "\n" for line in run_table(summaries, width)))
+    for s in summaries:
+        if s["problems"]:
+            _out(f"rnn-tui: note: {_safe(s['name'])}: {'; '.join(s['problems'])} (`rnn-tui runs show {_safe(s['name'])}`)\n",
+                 sys.stderr)
+    return 0
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: the terminal's (or $COLUMNS); None when piped, so names stay whole for scripts."""
+    import shutil
+
+    if not (sys.stdout.isatty() or os.environ.get("COLUMNS")):
+        return None
+    return max(shutil.get_terminal_size((80, 24)).columns, 40)
+
+
+def run_table(summaries: list[dict], width: int | None) -> list[str]:
+    """The `rnn-tui runs` table, fitted to ``width``: shorter dates first, then names cut in the middle
+    (the start, which is what you type, and the end stay), then the least needed columns dropped."""
+    header = ["NAME", "CELL", "SIZE", "STEPS", "BEST VAL", "LAST TRAINED"]
+    layouts = [("%Y-%m-%d %H:%M", (0, 1, 2, 3, 4, 5)), ("%m-%d %H:%M", (0, 1, 2, 3, 4, 5)),
+               ("%m-%d %H:%M", (0, 1, 2, 3, 4)), ("%m-%d %H:%M", (0, 2, 3, 4)), ("%m-%d %H:%M", (0, 3, 4))]
+    for index, (stamp, columns) in enumerate(layouts):
+        full = [header] + [_row(s, stamp) for s in summaries]
+        rows = [[row[c] for c in columns] for row in full]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+        if width is not None:
+            others = sum(widths[1:]) + 2 * (len(columns) - 1)
+            room = width - 1 - others
+            if room < min(widths[0], 20) and index < len(layouts) - 1:
+                continue
+            widths[0] = max(min(widths[0], room), 8)
+        return ["  ".join(_cut_middle(cell, w) if c == 0 else cell.rjust(w) if c in (3, 4) else cell.ljust(w)
+                          for c, cell, w in zip(columns, row, widths)).rstrip() for row in rows]
+    return []
+
+
+def _row(s: dict, stamp: str) -> list[str]:
+    damaged = s.get("damaged")
+    return [_safe(s["name"]), "damaged" if damaged else _safe(s["cell"]), "-" if damaged else _safe(s["size"]),
+            f"{s['steps']:,}", "-" if s["best_val_loss"] is None else f"{s['best_val_loss']:.4f}",
+            "-" if s["last_change"] is None else time.strftime(stamp, time.localtime(s["last_change"]))]
+
+
+def _cut_middle(text: str, width: int) -> str:
+    if len(text) <= width:
+        return text.ljust(width)
+    head = (width - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def _safe(text) -> str:
+    from rnn_tui.core.textutil import visible
+
+    return visible(str(text), newline="\u23ce")
+
+
+def _show_run(run) -> int:
+    from rnn_tui.core.errors import RunError
+    from rnn_tui.core.runs import lock_holder
+
+    summary = run.summary()
+    lines = [f"run         {_safe(run.name)}", f"folder      {_safe(run.path)}"]
+    try:
+        config = run.read_config()
+    except RunError as exc:
+        config = None
+        lines.append(f"config      unreadable: {_safe(exc)}")
+    if config is not None:
+        corpus = config.get("corpus", {})
+        chars = corpus.get("chars")
+        size = f"{chars:,} chars, " if isinstance(chars, int) else ""
+        lines.append(f"corpus      {_safe(corpus.get('path'))} ({size}{_safe(corpus.get('vocab_size'))} symbols)")
+        train = config.get("train", {})
+        lines.append("config      " + _safe(" ".join(f"{k}={v}" for k, v in sorted(train.items()) if v is not None)))
+    rows, skipped = run.read_metrics_counted()
+    lines.append(f"steps       {summary['steps']:,}")
+    losses = [r["train_loss"] for r in rows if "train_loss" in r]
+    if losses:
+        lines.append(f"train loss  {losses[-1]:.4f} (last logged)")
+    best = summary["best_val_loss"]
+    lines.append(f"best val    {'-' if best is None else f'{best:.4f}'}")
+    if skipped:
+        lines.append(f"note        {skipped} bad line{'s' if skipped != 1 else ''} in metrics.jsonl skipped")
+    for name in summary["checkpoints"]:
+        path = run.path / name
+        try:
+            size_mb = f"{path.stat().st_size / 1e6:.1f} MB"
+        except OSError:
+            size_mb = "unreadable"
+        lines.append(f"checkpoint  {_safe(path)} ({size_mb})")
+    if not summary["checkpoints"]:
+        lines.append("checkpoint  none yet (saved at the first autosave, evaluation or stop)")
+    holder = lock_holder(run.path)
+    if holder is not None:
+        lines.append(f"training    now (PID {holder})")
+    _out("".join(line + "\n" for line in lines))
+    return 0
+
+
+def _delete_run(run, args) -> int:
+    from rnn_tui.core.errors import RunError
+    from rnn_tui.core.runs import delete_run
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RunError(f"refusing to delete {run.name} without confirmation; add --yes")
+        try:
+            answer = input(f"delete run {_safe(run.name)} at {_safe(run.path)}? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            _out("kept\n", sys.stderr)
+            return 1
+    left = delete_run(run, force=args.force, say=lambda line: _out(f"rnn-tui: {line}\n", sys.stderr))
+    if left:
+        shown = ", ".join(_safe(n) for n in left[:5]) + (", ..." if len(left) > 5 else "")
+        _out(f"deleted run {_safe(run.name)}'s files; left {len(left)} that rnn-tui did not write in {_safe(run.path)}: {shown}\n")
+    else:
+        _out(f"deleted {_safe(run.path)}\n")
+    return 0
 
 
 def trace(args) -> int:
@@ -123,8 +238,7 @@ def trace(args) -> int:
     if not text:
         raise UserError("--text is empty; give at least one character")
     result = trace_text(model, vocab, text)
-    json.dump(result.to_json(), sys.stdout, ensure_ascii=False, separators=(",", ":"))
-    sys.stdout.write("\n")
+    _out(json.dumps(result.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
     return 0
 
 
@@ -143,6 +257,8 @@ def gradflow(args) -> int:
 
     if args.length < 2 or args.length > 5000:
         raise UserError(f"--length must be between 2 and 5000 (got {args.length})")
+    if args.text is not None and len(args.text) < 2:
+        raise UserError(f"--text needs at least 2 characters (got {len(args.text)}): one to read, one to predict")
     run, _, vocab, state = load_model(args.run, args.runs_dir)
     text = args.text if args.text is not None else run_text(run, args.length + 1)
     if not text or len(text) < 2:
@@ -154,12 +270,12 @@ def gradflow(args) -> int:
     ids = torch.tensor([vocab.index[ch] for ch in text])
     flow = gradient_flow_for(state["config"], state["vocab"], state["model"], ids)
     if args.json:
-        json.dump(flow.to_json(), sys.stdout, separators=(",", ":"))
-        sys.stdout.write("\n")
+        _out(json.dumps(flow.to_json(), separators=(",", ":")) + "\n")
         return 0
     marks = [d for d in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500) if d < len(flow.distance)]
-    print(f"{flow.cell}: ||dL_T/dh_t|| by distance T-t (now | at initialisation)")
-    print("distance " + " ".join(f"{'layer ' + str(k + 1):>21}" for k in range(len(flow.layers))))
+    lines = [f"{flow.cell}: ||dL_T/dh_t|| by distance T-t (now | at initialisation)",
+             "distance " + " ".join(f"{'layer ' + str(k + 1):>21}" for k in range(len(flow.layers)))]
     for d in marks:
-        print(f"{d:>8} " + " ".join(f"{flow.at(d, k):>10.3e} | {flow.at(d, k, True):>8.2e}" for k in range(len(flow.layers))))
+        lines.append(f"{d:>8} " + " ".join(f"{flow.at(d, k):>10.3e} | {flow.at(d, k, True):>8.2e}" for k in range(len(flow.layers))))
+    _out("".join(line + "\n" for line in lines))
     return 0

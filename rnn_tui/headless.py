@@ -56,7 +56,7 @@ def train_headless(args: dict) -> int:
                 raise ConfigError("--compare runs one process; start it without torchrun")
             code = _compare(corpus, session, overrides, view, current, received)
         else:
-            prepared = _prepare_ranks(corpus, session, overrides, distributed)
+            prepared = _prepare_ranks(corpus, session, overrides, distributed, should_stop=lambda: received.get("signal"))
             code = _train_one(prepared, view, current, distributed=distributed)
             if distributed is not None and code == 0:
                 distributed.barrier()  # leave together: no rank tears the group down under another
@@ -70,12 +70,12 @@ def train_headless(args: dict) -> int:
     return code
 
 
-def _prepare_ranks(corpus, session, overrides, distributed):
+def _prepare_ranks(corpus, session, overrides, distributed, should_stop=None):
     """Rank 0 makes (or reopens) the run folder; the other ranks then read the same run."""
     from rnn_tui.core.session import prepare
 
     common = dict(runs_dir=session.get("runs_dir"), resume=session.get("resume"),
-                  allow_corpus_change=session.get("allow_corpus_change", False), progress=LoadProgress())
+                  allow_corpus_change=session.get("allow_corpus_change", False), progress=LoadProgress(), should_stop=should_stop)
     if distributed is None:
         return prepare(corpus, overrides, name=session.get("name"), **common)
     from rnn_tui.core.config import TrainConfig

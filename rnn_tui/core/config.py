@@ -17,6 +17,14 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # Settings that define the network; a resumed run must match them.
 ARCHITECTURE_FIELDS = ("cell", "layers", "hidden_size", "embed_size")
 
+MAX_SEED = 2**63 - 1
+MAX_PARAMETERS = 1_000_000_000  # 16 GB with gradients and AdamW's two moments: past any char-RNN
+# Upper bounds that catch a typo (an extra zero, 1e300) before it becomes an overflow or an hours-long build.
+LIMITS = {"layers": 1000, "hidden_size": 65536, "embed_size": 65536, "seq_len": 1_000_000, "batch_size": 1_000_000,
+          "threads": 4096, "warmup_steps": 10**12, "max_steps": 10**15, "eval_every": 10**12, "log_every": 10**12,
+          "eval_chars": 10**12, "sample_length": 1_000_000}
+GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -50,7 +58,7 @@ class TrainConfig:
     encoding: str | None = None
     compile: bool = False  # torch.compile the model (worth it on a GPU for long runs)
 
-    def validated(self) -> "TrainConfig":
+    def validated(self) -> TrainConfig:
         """Return self if every value is usable, else raise ConfigError naming the flag."""
         if self.cell not in CELLS:
             raise ConfigError(f"--cell {self.cell!r} is not a cell; choose one of {', '.join(CELLS)}")
@@ -65,10 +73,16 @@ class TrainConfig:
             _positive_int("eval_chars", self.eval_chars)
         if self.threads is not None:
             _positive_int("threads", self.threads)
-        _finite("lr", self.lr, low=0.0, low_open=True)
-        _finite("weight_decay", self.weight_decay, low=0.0)
+        self._check_size()
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and value > limit:
+                raise ConfigError(f"{flag(name)} must be at most {limit:,} (got {value:,})")
+        _seed("seed", self.seed)
+        _finite("lr", self.lr, low=0.0, low_open=True, high=10.0)
+        _finite("weight_decay", self.weight_decay, low=0.0, high=100.0)
         _finite("lr_decay", self.lr_decay, low=0.0, low_open=True, high=1.0)
-        _finite("grad_clip", self.grad_clip, low=0.0, low_open=True)
+        _finite("grad_clip", self.grad_clip, low=0.0, low_open=True, high=1e9)
         _finite("dropout", self.dropout, low=0.0, high=1.0, high_open=True)
         _finite("val_frac", self.val_frac, low=0.0, high=1.0, high_open=True)
         _finite("sample_every", self.sample_every, low=0.0)
@@ -80,20 +94,52 @@ class TrainConfig:
             _finite("epochs", self.epochs, low=0.0, low_open=True)
         return self
 
+    def _check_size(self) -> None:
+        """Refuse a model too big to build before any memory is spent on it, with an estimate."""
+        count = parameter_estimate(self.cell, self.embed_size, self.hidden_size, self.layers)
+        if count > MAX_PARAMETERS:
+            raise ConfigError(
+                f"--layers {self.layers} --hidden-size {self.hidden_size} --embed-size {self.embed_size}: about "
+                f"{_count(count)} parameters (about {count * 16 / 1e9:,.0f} GB with gradients and optimizer state), "
+                f"more than the {_count(MAX_PARAMETERS)} allowed; lower --layers or --hidden-size")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def with_changes(self, **changes) -> "TrainConfig":
+    def with_changes(self, **changes) -> TrainConfig:
         return replace(self, **changes)
 
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def parameter_estimate(cell: str, embed: int, hidden: int, layers: int, vocab: int = 256) -> int:
+    """Weights of a CharRNN (vocab assumed 256 before the corpus is read)."""
+    blocks = GATE_BLOCKS.get(cell, 4)
+    first = blocks * hidden * (embed + hidden + 2)
+    rest = blocks * hidden * (2 * hidden + 2) * (layers - 1)
+    return vocab * embed + first + rest + hidden * vocab + vocab
+
+
+def _count(value: float) -> str:
+    for unit, size in (("billion", 1e9), ("million", 1e6)):
+        if value >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value:,.0f}"
+
+
+def _seed(name: str, value) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        shown = f"{value}" if len(f"{value}") <= 30 else f"{str(value)[:30]}..."
+        raise ConfigError(f"{flag(name)} must be a whole number from 0 to 2**63-1 (got {shown})")
 
 
 def _positive_int(name: str, value, allow_zero: bool = False) -> None:
@@ -130,7 +176,7 @@ class SampleConfig:
 
     MAX_LENGTH = 1_000_000
 
-    def validated(self) -> "SampleConfig":
+    def validated(self) -> SampleConfig:
         _positive_int("length", self.length)
         if self.length > self.MAX_LENGTH:
             raise ConfigError(f"--length must be at most {self.MAX_LENGTH:,} (got {self.length:,}); sample in parts with --prime")
@@ -139,4 +185,5 @@ class SampleConfig:
             _positive_int("top_k", self.top_k)
         if self.top_p is not None:
             _finite("top_p", self.top_p, low=0.0, low_open=True, high=1.0)
+        _seed("seed", self.seed)
         return self

@@ -12,13 +12,13 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from rnn_tui.core.errors import CorpusError
+from rnn_tui.core.errors import CorpusError, UserError
 from rnn_tui.core.paths import check_regular_file
 
 CHUNK_BYTES = 8 << 20
@@ -45,6 +45,15 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+
+
+class LoadStopped(UserError):
+    """A stop (a signal, q) arrived while the corpus was being read; nothing was written."""
+
+    def __init__(self, signal_number: int | None = None):
+        super().__init__("stopped while reading the corpus; nothing was written")
+        if signal_number:
+            self.exit_code = 128 + signal_number  # as if the signal had ended the process
 
 
 def storage_dtype(vocab_size: int) -> torch.dtype:
@@ -147,9 +156,25 @@ def _sniff(path: Path, head: bytes, encoding: str | None) -> str:
                 raise CorpusError(f"{path}: looks like {what}, not text; pass a plain text file")
         return "utf-8"
     try:
-        return codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except LookupError:
         raise CorpusError(f"--encoding {encoding!r} is not an encoding Python knows; try utf-8, latin-1 or cp1252") from None
+    if not getattr(info, "_is_text_encoding", True):  # base64, hex, zlib, rot13, uu: bytes to bytes, not text
+        raise CorpusError(f"--encoding {encoding!r} is not a text encoding (it turns bytes into bytes); "
+                          f"try utf-8, latin-1 or cp1252")
+    if info.name in ("utf-16", "utf-32") and not any(head.startswith(bom) for bom, name in _BOMS if name == info.name):
+        raise CorpusError(f"{path}: does not start with a byte-order mark, which --encoding {encoding} needs; "
+                          f"if it is {info.name.upper()}, pass --encoding {info.name}-le (or {info.name}-be)")
+    return info.name
+
+
+def _utf16_order(head: bytes) -> str | None:
+    """"le" or "be" when ``head`` looks like mostly-ASCII UTF-16 (every other byte NUL), else None."""
+    head = head[:1024]
+    for order, nuls in (("le", head[1::2]), ("be", head[0::2])):
+        if len(nuls) >= 4 and nuls.count(0) >= 0.9 * len(nuls):
+            return order
+    return None
 
 
 class _Reader:
@@ -160,10 +185,10 @@ class _Reader:
     tensor plus one chunk.
     """
 
-    def __init__(self, path: Path, encoding: str | None, total: int, progress):
-        self.path, self.total, self.progress = path, total, progress
+    def __init__(self, path: Path, encoding: str | None, total: int, progress, should_stop=None):
+        self.path, self.total, self.progress, self.should_stop = path, total, progress, should_stop
         try:
-            self.fh = open(path, "rb")
+            self.fh = open(path, "rb")  # noqa: SIM115 - read twice, closed by close()
         except OSError as exc:
             raise CorpusError(f"{path}: cannot open it ({exc.strerror}); check the path and its permissions") from None
         self.codec = _sniff(path, self.fh.read(4), encoding)
@@ -182,6 +207,9 @@ class _Reader:
         carry_cr = False
         first = True
         while True:
+            stop = self.should_stop() if self.should_stop is not None else None
+            if stop:
+                raise LoadStopped(stop if type(stop) is int else None)
             try:
                 raw = self.fh.read(CHUNK_BYTES)
             except OSError as exc:
@@ -191,9 +219,13 @@ class _Reader:
                 self.hasher.update(raw)
                 if not wide and b"\x00" in raw:
                     at = offset + raw.index(b"\x00")
+                    order = _utf16_order(raw) if offset == 0 else None
+                    if order:
+                        raise CorpusError(f"{path}: looks like UTF-16 text without a byte-order mark (NUL bytes between "
+                                          f"the letters); pass --encoding utf-16-{order}")
                     raise CorpusError(f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; pass a plain text file")
-            buffered = len(decoder.getstate()[0])
             try:
+                buffered = len(decoder.getstate()[0])
                 text = decoder.decode(raw, final=final)
             except UnicodeDecodeError as exc:
                 at = offset - buffered + exc.start
@@ -202,6 +234,9 @@ class _Reader:
                 what = f"byte 0x{bad.hex()} " if bad else ""
                 hint = "pass --encoding latin-1 (or cp1252) if that is what it is" if codec.startswith("utf-8") else "check --encoding"
                 raise CorpusError(f"{path}: not valid {codec} ({what}at offset {at:,}, line {line:,}); {hint}") from None
+            except Exception as exc:  # noqa: BLE001 - a codec's own complaint (punycode, idna...) is still bad input
+                detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
+                raise CorpusError(f"{path}: cannot be decoded as {codec} ({detail}) near offset {offset:,}; check --encoding") from None
             offset += len(raw)
             newlines += raw.count(b"\n")
             if first:
@@ -239,14 +274,17 @@ def load_corpus(
     encoding: str | None = None,
     val_frac: float = 0.1,
     progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], object] | None = None,
 ) -> Corpus:
     """Read, validate and encode a text file.
 
-    ``progress(done, total)`` is called after each chunk (the file is read twice).
+    ``progress(done, total)`` is called after each chunk (the file is read twice). ``should_stop()``
+    is asked before each chunk; a true value (a signal number, or True) raises ``LoadStopped``, so a
+    stop is honoured within a chunk's time however large the file.
     """
     path = Path(path)
     total = check_regular_file(path).st_size
-    reader = _Reader(path, encoding, total, progress)
+    reader = _Reader(path, encoding, total, progress, should_stop)
     try:
         present = torch.zeros(0, dtype=torch.bool)
         n_chars = 0
@@ -272,6 +310,11 @@ def load_corpus(
             pos += len(text)
         if pos != n_chars:
             raise CorpusError(f"{path}: changed while it was being read; try again once nothing writes to it")
+    except UnicodeEncodeError as exc:  # a lone surrogate (U+D800..U+DFFF), e.g. from --encoding unicode_escape
+        bad = exc.object[exc.start : exc.start + 1] if isinstance(exc.object, str) else ""
+        what = f"U+{ord(bad):04X}" if bad else "a lone surrogate"
+        raise CorpusError(f"{path}: decodes (as {reader.codec}) to {what}, a lone surrogate that is not a character; "
+                          f"check --encoding") from None
     finally:
         reader.close()
 
@@ -282,7 +325,7 @@ def load_corpus(
             f"and rare characters will be learned poorly"
         )
     return Corpus(
-        path=str(path),
+        path=os.path.abspath(path),  # stored in the run: a resume from another directory still finds it
         vocab=vocab,
         data=data,
         sha256=reader.hasher.hexdigest(),

@@ -17,6 +17,7 @@ character at a time.)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -98,12 +99,20 @@ def gradient_flow_for(config: dict, vocab: str, weights: dict, text_ids: torch.T
     now = gradient_flow(build_from_weights(config, vocab, weights), text_ids)
     if not with_initial:
         return now
-    generator_state = torch.get_rng_state()
-    try:
-        torch.manual_seed(int(config.get("seed", 1337)))
+    # The run's own initial weights, drawn from a private generator: the global one belongs to a
+    # trainer that may be running in another thread (touching it would make its resume inexact).
+    with torch.device("meta"):
         initial_model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
-    finally:
-        torch.set_rng_state(generator_state)
+    initial_model = initial_model.to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(int(config.get("seed", 1337)))
+    with torch.no_grad():  # the same draws, in the same order, as the modules' own reset_parameters()
+        torch.nn.init.normal_(initial_model.embed.weight, generator=generator)
+        bound = 1 / math.sqrt(initial_model.hidden_size)
+        for weight in initial_model.rnn.parameters():
+            torch.nn.init.uniform_(weight, -bound, bound, generator=generator)
+        torch.nn.init.kaiming_uniform_(initial_model.head.weight, a=math.sqrt(5), generator=generator)
+        bound = 1 / math.sqrt(initial_model.head.weight.shape[1])
+        torch.nn.init.uniform_(initial_model.head.bias, -bound, bound, generator=generator)
     start = gradient_flow(initial_model, text_ids)
     return GradFlow(now.cell, now.distance, now.layers, start.layers)
 

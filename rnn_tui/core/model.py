@@ -80,9 +80,12 @@ def build_from_weights(config: dict, vocab: str, weights: dict) -> "CharRNN":
     from rnn_tui.core.errors import CheckpointError
 
     try:
-        model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
-        model.load_state_dict(weights)
-    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        # Built on the meta device and given the weights as they are: no random init, so a snapshot
+        # sampled or traced from another thread never moves the training RNG (resume stays exact).
+        with torch.device("meta"):
+            model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
+        model.load_state_dict({k: v.detach().to("cpu", torch.float32, copy=True) for k, v in weights.items()}, assign=True)
+    except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint weights do not match its config ({first[:120]})") from None
     return model.eval()

@@ -8,6 +8,11 @@ A run folder holds::
     best.pt         the checkpoint with the best validation loss
     samples/        text saved from the sampling screen
     lock            held (flock) by the process that trains the run
+    run.json        the marker written first: it proves the folder is a run of ours
+    error.log       tracebacks of unexpected failures
+
+``runs delete`` removes only these files (see ``paths.RUN_FILES``), so a folder
+that is not a run, or a file the user put into one, is never removed.
 
 Checkpoints hold tensors and plain values only. They are written atomically
 (temp file, fsync, rename) and read with ``torch.load(weights_only=True)`` so
@@ -18,8 +23,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import pickle
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -27,6 +34,17 @@ from pathlib import Path
 import torch
 
 from rnn_tui.core.errors import CheckpointError, RunError
+from rnn_tui.core.paths import (
+    CHECKPOINT_FILES,
+    MARKER,
+    SAMPLES_DIR,
+    check_run_name,
+    is_run_file,
+    is_sample_file,
+    name_taken,
+    run_name_problem,
+    shown,
+)
 
 FORMAT = "rnn-tui-checkpoint"
 FORMAT_VERSION = 1
@@ -34,8 +52,9 @@ CHECKPOINTS = ("latest.pt", "previous.pt", "best.pt")
 
 
 def default_name(corpus_path: str, cell: str) -> str:
-    stem = Path(corpus_path).stem or "corpus"
-    return f"{stem}-{cell}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    # The corpus file name may hold anything a file name can; the run name must stay one plain name.
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(corpus_path).stem)[:60].lstrip("-._")
+    return f"{stem or 'corpus'}-{cell}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 class RunLock:
@@ -45,15 +64,28 @@ class RunLock:
         self.path = run_dir / "lock"
         self.fh = None
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         import fcntl
 
-        fh = open(self.path, "a+")
+        try:  # never through a symlink: the PID is written into whatever file this is
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except IsADirectoryError:
+            raise RunError(f"{self.path} is a folder, not rnn-tui's lock file; remove it and try again") from None
+        except OSError as exc:
+            if self.path.is_symlink():
+                raise RunError(f"{self.path} is a symbolic link, not rnn-tui's lock file; remove it and try again") from None
+            raise RunError(f"{self.path}: cannot open the run's lock file ({exc.strerror}); "
+                           "check that the run folder is writable and lock is a plain file") from None
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunError(f"{self.path} is not a plain file (rnn-tui's lock file is); remove it and try again")
+        fh = open(fd, "a+")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            fh.seek(0)
-            pid = fh.read().strip() or "unknown"
+            pid = _holder_pid(fh.fileno())
             fh.close()
             raise RunError(f"{self.path.parent.name} is being trained by another process (PID {pid}); stop it first or pick another --name") from None
         fh.seek(0)
@@ -90,12 +122,27 @@ class Run:
 
     def read_config(self) -> dict:
         try:
-            return json.loads((self.path / "config.json").read_text(encoding="utf-8"))
+            data = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise RunError(f"{self.path}: config.json is missing or unreadable ({exc}); is this a run folder?") from None
+            raise RunError(f"{self.path}: config.json is missing or unreadable ({_short(exc)}); is this a run folder?") from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in ("train", "corpus")):
+            raise RunError(f"{self.path}: config.json is damaged (not the settings rnn-tui writes); "
+                           "its checkpoints still hold the settings")
+        return data
 
     def write_config(self, data: dict) -> None:
+        mark_run(self)
         atomic_write_bytes(self.path / "config.json", (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+
+    def last_activity(self) -> float:
+        """When the run last trained: the newest of its metrics, checkpoints and config."""
+        times = [0.0]
+        for name in ("metrics.jsonl", *CHECKPOINT_FILES, "config.json", MARKER):
+            try:
+                times.append((self.path / name).stat().st_mtime)
+            except OSError:
+                pass
+        return max(times)
 
     def check_writable(self) -> None:
         probe = self.path / f".write-test-{os.getpid()}"
@@ -112,68 +159,197 @@ class Run:
                 probe.unlink()
             except OSError:
                 pass
+        if not (self.path / "config.json").exists():
+            mark_run(self)  # a new run: marked before anything else is written into it
 
-    def append_metrics(self, rows: list[dict]) -> None:
+    def append_metrics(self, rows: list[dict], sync: bool = False) -> None:
+        """Append rows whole or not at all: a failed write (a full disk) is cut back off, so no half
+        row is left for the next one to run into. ``sync``: on disk before a checkpoint claims them."""
         if not rows:
             return
-        with open(self.metrics_path, "a", encoding="utf-8") as fh:
-            fh.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows))
+        data = memoryview("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode())
+        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+                if sync:
+                    os.fsync(fd)
+            except OSError:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise
+        finally:
+            os.close(fd)
 
     def truncate_metrics(self, after_step: int) -> None:
-        """Drop rows logged after ``after_step`` (left by a run that died after its last save)."""
-        rows = self.read_metrics()
-        keep = [r for r in rows if r.get("step", 0) <= after_step]
-        if len(keep) != len(rows):
-            atomic_write_bytes(self.metrics_path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in keep).encode())
+        """Drop rows logged after ``after_step`` (left by a run that died after its last save).
+
+        Every other line stays as it was, unreadable ones included; only a last line cut short by a
+        crash goes, so that the next row starts on a line of its own. Nothing is written if nothing changes.
+        """
+        try:
+            data = self.metrics_path.read_bytes()
+        except FileNotFoundError:
+            return
+        lines = data.split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with a newline
+        keep = [line for line in lines if not _logged_after(line, after_step)]
+        if tail and _row_step(tail) is not None and not _logged_after(tail, after_step):
+            keep.append(tail)  # a whole row that only lacks its newline
+        new = b"".join(line + b"\n" for line in keep)
+        if new != data:
+            atomic_write_bytes(self.metrics_path, new)
 
     def read_metrics(self) -> list[dict]:
-        rows = []
+        return self.read_metrics_counted()[0]
+
+    def read_metrics_counted(self) -> tuple[list[dict], int]:
+        """(rows, lines skipped). A damaged line is skipped and counted, never fatal; the last line
+        cut short by a crash (no newline) is dropped without counting it."""
+        rows, skipped = [], 0
         try:
-            with open(self.metrics_path, encoding="utf-8") as fh:
-                for line in fh:
+            with open(self.metrics_path, "rb") as fh:
+                for raw in fh:
                     try:
-                        rows.append(json.loads(line))
+                        row = _clean_row(json.loads(raw.decode("utf-8")))
                     except ValueError:
-                        continue  # a line cut short by a crash
+                        row = None
+                    if row is not None:
+                        rows.append(row)
+                    elif raw.endswith(b"\n"):
+                        skipped += 1
         except FileNotFoundError:
             pass
-        return rows
+        except OSError:
+            skipped += 1  # e.g. metrics.jsonl is a folder: nothing to read
+        return rows, skipped
 
     def summary(self) -> dict:
-        config = {}
+        problems = []
         try:
             config = self.read_config()
         except RunError:
-            pass
+            config = {}
+            problems.append("config.json unreadable" if (self.path / "config.json").exists() else "no config.json")
         train = config.get("train", {})
-        rows = self.read_metrics()
+        rows, skipped = self.read_metrics_counted()
+        if skipped:
+            problems.append(f"{skipped} bad line{'s' if skipped != 1 else ''} in metrics.jsonl skipped")
         vals = [r["val_loss"] for r in rows if r.get("val_loss") is not None]
-        mtimes = [p.stat().st_mtime for p in self.path.iterdir() if p.is_file()] if self.path.exists() else []
+        activity = self.last_activity()
         return {
             "name": self.name,
             "path": str(self.path),
-            "cell": train.get("cell", "?"),
+            "cell": str(train.get("cell", "?")),
             "size": f"{train.get('layers', '?')}x{train.get('hidden_size', '?')}",
-            "steps": rows[-1]["step"] if rows else 0,
+            "steps": max(r["step"] for r in rows) if rows else 0,
             "best_val_loss": min(vals) if vals else None,
-            "last_change": max(mtimes) if mtimes else None,
-            "checkpoints": [p for p in CHECKPOINTS if self.checkpoint(p[:-3]).exists()],
+            "last_change": activity or None,
+            "checkpoints": [p for p in CHECKPOINTS if self.checkpoint(p[:-3]).is_file()],
+            "problems": problems,
+            "damaged": not config,  # no readable config: cell, size and corpus are unknown
         }
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+_NUMBER_FIELDS = ("train_loss", "val_loss", "lr", "grad_norm", "elapsed", "chars_per_sec")
+
+
+def _clean_row(row) -> dict | None:
+    """A metrics row as rnn-tui writes it, or None. A null value counts as absent."""
+    if not isinstance(row, dict):
+        return None
+    step = row.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        return None
+    clean = {}
+    for key, value in row.items():
+        if key in _NUMBER_FIELDS:
+            if value is None:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return None
+        clean[key] = value
+    return clean
+
+
+def _create(path: Path):
+    """Open a new file for writing (a seam: tests replace it to fill the disk)."""
+    return open(path, "wb")
+
+
+class _KeepWriteError:
+    """torch's zip writer turns a failed write into a RuntimeError ("unexpected pos"); this keeps the
+    OSError itself, so a full disk is reported as one."""
+
+    def __init__(self, fh):
+        self.fh, self.error = fh, None
+
+    def write(self, data) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def _unlink(path: Path) -> None:
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_synced(path: Path, write) -> None:
+    """Create ``path`` with ``write(file)`` and fsync it; on any failure remove it and raise
+    (an OSError when the disk is full, whoever wrote)."""
+    try:
+        with _create(path) as fh:
+            guarded = _KeepWriteError(fh)
+            try:
+                write(guarded)
+            except RuntimeError:
+                if guarded.error is not None:
+                    raise guarded.error from None
+                raise
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(path)
+        raise
+
+
+def _row_step(line: bytes) -> int | None:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return None
+    step = row.get("step") if isinstance(row, dict) else None
+    return step if type(step) is int else None
+
+
+def _logged_after(line: bytes, step: int) -> bool:
+    logged = _row_step(line)
+    return logged is not None and logged > step
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = _temp_name(path)
+    _write_synced(tmp, lambda fh: fh.write(data))
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
     _fsync_dir(path.parent)
 
@@ -191,25 +367,133 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save_checkpoint(state: dict, path: Path, keep_previous: bool = False) -> None:
-    """Write ``state`` atomically: a crash leaves the old file whole (and previous.pt when asked)."""
+def save_checkpoint(state: dict, path: Path, keep_previous: bool = False, only_if_better: bool = False) -> bool:
+    """Write ``state`` so that a crash at any instant leaves a complete checkpoint to resume from.
+
+    The new file is written and fsynced under a temporary name, then renamed over ``path``: ``path``
+    is complete at every instant (old, then new). With ``keep_previous`` the old file is first
+    hard-linked as previous.pt, unless previous.pt holds a newer step. With ``only_if_better``
+    (best.pt) nothing is written unless the state's best_val_loss beats the one already on disk.
+    Returns whether it wrote.
+    """
     state = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if only_if_better and not _beats(state.get("best_val_loss"), peek_checkpoint(path)):
+        return False
+    tmp = _temp_name(path)
+    _write_synced(tmp, lambda fh: torch.save(state, fh))
     try:
-        with open(tmp, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if keep_previous and path.exists():
-            os.replace(path, path.with_name("previous.pt"))
+        if keep_previous:
+            _keep_as_previous(path)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
     _fsync_dir(path.parent)
+    return True
+
+
+def _beats(value, on_disk: dict | None) -> bool:
+    if on_disk is None or on_disk["best_val_loss"] is None:
+        return True
+    return isinstance(value, (int, float)) and value < on_disk["best_val_loss"]
+
+
+def _keep_as_previous(latest: Path) -> None:
+    """previous.pt becomes the current latest.pt (a hard link: no copy, no disk space), unless latest.pt
+    is damaged or older than previous.pt. Best effort: if it fails, previous.pt stays as it was."""
+    current = peek_checkpoint(latest)
+    if current is None:
+        return
+    previous = latest.with_name("previous.pt")
+    before = peek_checkpoint(previous)
+    if before is not None and before["step"] > current["step"]:
+        return
+    tmp = _temp_name(previous)
+    try:
+        _unlink(tmp)
+        try:
+            os.link(latest, tmp)
+        except OSError:  # a file system without hard links
+            _write_synced(tmp, lambda fh: fh.write(latest.read_bytes()))
+        os.replace(tmp, previous)
+    except BaseException as exc:
+        _unlink(tmp)
+        if not isinstance(exc, OSError):
+            raise
+
+
+def peek_checkpoint(path: Path) -> dict | None:
+    """``{"step", "best_val_loss"}`` of a checkpoint, read without loading its tensors (they are
+    memory-mapped, never read); None if it is missing or not a readable rnn-tui checkpoint."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - any unreadable file is simply not a candidate
+        return None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        return None
+    step, best = state.get("step", 0), state.get("best_val_loss")
+    if type(step) is not int or step < 0:
+        return None
+    best = float(best) if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best) else None
+    return {"step": step, "best_val_loss": best}
+
+
+_TEMP_NAME = re.compile(r"^\.(latest\.pt|previous\.pt|best\.pt|config\.json|metrics\.jsonl)\.tmp-(\d+)$|^\.write-test-(\d+)$")
+
+
+def _orphans(run_dir: Path) -> list[Path]:
+    """Checkpoints a crash left under a temporary name (complete ones are worth resuming from)."""
+    try:
+        names = sorted(os.listdir(run_dir))
+    except OSError:
+        return []
+    return [run_dir / n for n in names if (m := _TEMP_NAME.match(n)) and (m.group(1) or "").endswith(".pt")]
+
+
+def newest_checkpoint(run_dir: Path) -> tuple[Path, dict]:
+    """The complete checkpoint of a run with the highest step, loaded: latest.pt, previous.pt, best.pt
+    or one a crash left under a temporary name. At equal steps the order above wins."""
+    ranked = []
+    for rank, path in enumerate([run_dir / n for n in CHECKPOINTS] + _orphans(run_dir)):
+        info = peek_checkpoint(path)
+        if info is not None:
+            ranked.append((-info["step"], rank, path))
+    errors = []
+    for _, _, path in sorted(ranked):
+        try:
+            return path, load_checkpoint(path)
+        except CheckpointError as exc:
+            errors.append(exc)
+    present = [run_dir / n for n in CHECKPOINTS if (run_dir / n).is_file()]
+    if not errors and len(present) == 1:
+        return present[0], load_checkpoint(present[0])  # its own clear error if it fails
+    if errors or present:
+        names = ", ".join(p.name for p in present) or "the checkpoints"
+        raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from ({names}: damaged or unreadable); "
+                              f"start a new run, or resume a copy of the run if you have one")
+    raise CheckpointError(f"{run_dir}: run has no checkpoint yet; train it for a few steps first")
+
+
+def remove_stale_temps(run_dir: Path) -> int:
+    """Delete temporary files that a process which died mid-write left in a run folder.
+    Only the process that holds the run's lock may call this (no one else writes there)."""
+    removed = 0
+    for name in _listdir(run_dir):
+        match = _TEMP_NAME.match(name)
+        if match and int(match.group(2) or match.group(3)) != os.getpid():
+            try:
+                (run_dir / name).unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _listdir(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
@@ -225,7 +509,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: refused, not a plain rnn-tui checkpoint ({detail}); nothing from it was run") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({_short(exc)}){_alternatives(path)}") from None
-    except Exception as exc:  # any other failure to parse is still a bad file, never a traceback
+    except Exception as exc:  # noqa: BLE001 - any other failure to parse is still a bad file, never a traceback
         raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({_short(exc)}){_alternatives(path)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an rnn-tui checkpoint (written by another program?); pass a run name or a .pt file from an rnn-tui run")
@@ -246,38 +530,347 @@ def _short(exc: Exception) -> str:
 
 
 def _alternatives(path: Path) -> str:
-    others = [path.with_name(n) for n in CHECKPOINTS if n != path.name and path.with_name(n).is_file()]
+    # Only files that are whole (a complete zip archive, as torch writes) are called intact.
+    others = [path.with_name(n) for n in CHECKPOINTS if n != path.name and _looks_whole(path.with_name(n))]
     if not others:
         return ""
     return "; the other checkpoint(s) are intact: " + ", ".join(str(p) for p in others)
 
 
-def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
-    """RUN may be a run name, a run folder or a checkpoint file: return (run, checkpoint path)."""
-    candidate = Path(ref).expanduser()
-    if candidate.is_file():
-        parent = candidate.parent
-        return (Run(parent) if (parent / "config.json").exists() else None), candidate
-    # A bare name is a run name first; a path (or a name with no such run) is a folder.
-    folders = (runs_root / ref, candidate) if os.sep not in ref else (candidate,)
-    for folder in folders:
-        if folder.is_dir() and ((folder / "config.json").exists() or any((folder / n).is_file() for n in CHECKPOINTS)):
-            run = Run(folder)
-            for kind in ("latest", "best", "previous"):
-                if run.checkpoint(kind).is_file():
-                    return run, run.checkpoint(kind)
-            raise RunError(f"{folder}: run has no checkpoint yet; train it for a few steps first")
-    known = ", ".join(r.name for r in list_runs(runs_root)[:5])
-    hint = f" (runs here: {known}...)" if known else ""
-    raise RunError(f"{ref!r}: no such run in {runs_root}, and not a folder or checkpoint file{hint}; see `rnn-tui runs`")
+def _looks_whole(path: Path) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink() and path.stat().st_size > 0 and zipfile.is_zipfile(path)
+    except OSError:
+        return False
+
+
+# ---- finding runs ------------------------------------------------------------------------------
+
+
+def mark_run(run: Run) -> None:
+    """Write the marker that proves ``run`` is a run folder of ours (once; never overwritten)."""
+    if not (run.path / MARKER).exists():
+        from rnn_tui import __version__
+
+        data = {"format": "rnn-tui-run", "version": 1, "created": now_iso(), "rnn_tui": __version__}
+        atomic_write_bytes(run.path / MARKER, (json.dumps(data, indent=2) + "\n").encode())
+
+
+def run_evidence(folder: Path) -> str | None:
+    """What proves ``folder`` is a run of ours, or None.
+
+    New runs carry the marker; runs from before it are recognised only by their full layout: a
+    config.json holding our keys (train, corpus, versions.rnn_tui) and metrics.jsonl or a checkpoint
+    beside it. A project folder that merely has a config.json is neither.
+    """
+    try:
+        if folder.is_symlink() or not folder.is_dir():
+            return None
+        marker = folder / MARKER
+        if marker.is_file() and not marker.is_symlink() and marker.stat().st_size < 65536:
+            try:
+                data = json.loads(marker.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and data.get("format") == "rnn-tui-run":
+                    return "marker"
+            except (OSError, ValueError):
+                pass
+        try:
+            config = Run(folder).read_config()
+        except RunError:
+            return None
+        versions = config.get("versions")
+        ours = isinstance(versions, dict) and "rnn_tui" in versions and config["train"].get("cell") in ("rnn", "lstm", "gru")
+        has_layout = ours and ((folder / "metrics.jsonl").is_file() or any((folder / n).is_file() for n in CHECKPOINT_FILES))
+        return "layout" if has_layout else None
+    except OSError:
+        return None
+
+
+def _listed(folder: Path) -> bool:
+    """Shown by `rnn-tui runs` (a damaged run included): a folder holding our marker, config or a checkpoint."""
+    try:
+        return folder.is_dir() and any((folder / n).is_file() for n in (MARKER, "config.json", *CHECKPOINT_FILES))
+    except OSError:
+        return False
 
 
 def list_runs(runs_root: Path) -> list[Run]:
-    if not runs_root.is_dir():
+    """The runs in ``runs_root``, most recently trained first."""
+    try:
+        folders = list(runs_root.iterdir()) if runs_root.is_dir() else []
+    except OSError:
         return []
-    runs = [Run(p) for p in runs_root.iterdir() if p.is_dir() and (p / "config.json").exists()]
-    runs.sort(key=lambda r: (r.path / "config.json").stat().st_mtime, reverse=True)
+    runs = [Run(p) for p in folders if _listed(p)]
+    runs.sort(key=lambda r: (r.last_activity(), r.name), reverse=True)
     return runs
+
+
+def is_path_ref(ref: str) -> bool:
+    """RUN given as a path (``./r``, ``/x/r``, ``~/r``, ``.``) rather than a name in the runs folder."""
+    return ref in (".", "..") or ref.startswith("~") or "/" in ref or os.sep in ref or Path(ref).is_absolute()
+
+
+def _by_name(ref: str, runs_root: Path) -> Run | None:
+    """A run in ``runs_root`` by exact name, ``last`` (the most recently trained), or a unique prefix."""
+    if run_name_problem(ref):
+        return None
+    exact = runs_root / ref
+    if _listed(exact):
+        return Run(exact)
+    runs = list_runs(runs_root)
+    if ref == "last":
+        return runs[0] if runs else None
+    matches = [r for r in runs if r.name.startswith(ref)]
+    if len(matches) > 1:
+        names = ", ".join(r.name for r in matches[:6]) + (", ..." if len(matches) > 6 else "")
+        raise RunError(f"{shown(ref)} matches {len(matches)} runs ({names}); type more of the name")
+    return matches[0] if matches else None
+
+
+def _no_such_run(ref: str, runs_root: Path) -> RunError:
+    known = ", ".join(r.name for r in list_runs(runs_root)[:5])
+    hint = f" (runs here: {known}...)" if known else ""
+    return RunError(f"{shown(ref)}: no such run in {runs_root}{hint}; see `rnn-tui runs`")
+
+
+def find_run(ref: str, runs_root: Path) -> Run:
+    """The run folder RUN names: a bare name only ever means a run in the runs folder (exact, ``last``
+    or a unique prefix); an explicit path must itself be a run folder, never a file in one."""
+    if is_path_ref(ref):
+        folder = Path(os.path.abspath(Path(ref).expanduser()))
+        if folder.is_file():
+            raise RunError(f"{ref}: is a file, not a run folder; pass the run's name or its folder")
+        if not folder.is_dir():
+            raise RunError(f"{ref}: no such folder; pass a run's name (see `rnn-tui runs`) or its folder")
+        if run_evidence(folder) is None and not any((folder / n).is_file() for n in CHECKPOINT_FILES):
+            raise RunError(f"{folder}: not an rnn-tui run folder (no {MARKER} marker, no run layout)")
+        return Run(folder)
+    found = _by_name(ref, runs_root)
+    if found is None:
+        raise _no_such_run(ref, runs_root)
+    return found
+
+
+def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
+    """RUN may be a run name (or prefix, or ``last``), a run folder or a checkpoint file: return
+    (run, checkpoint path). A run name always wins over a same-named file in the working directory."""
+    candidate = Path(ref).expanduser()
+    run = None if is_path_ref(ref) else _by_name(ref, runs_root)
+    if run is None:
+        if candidate.is_file():
+            parent = candidate.parent
+            return (Run(parent) if _listed(parent) else None), candidate
+        if not (candidate.is_dir() and _listed(candidate)):
+            if is_path_ref(ref):
+                raise RunError(f"{ref}: not a run folder or checkpoint file; pass a run's name (see `rnn-tui runs`)")
+            raise _no_such_run(ref, runs_root)
+        run = Run(Path(os.path.abspath(candidate)))
+    for kind in ("latest", "best", "previous"):
+        if run.checkpoint(kind).is_file():
+            return run, run.checkpoint(kind)
+    raise RunError(f"{run.path}: run has no checkpoint yet; train it for a few steps first (`rnn-tui runs show {run.name}` shows what it has)")
+
+
+def new_run(runs_root: Path, name: str, check_free: bool = True) -> Run:
+    """The folder for a new run: the name must be one plain name, and free (nothing is written here)."""
+    check_run_name(name)
+    if check_free:
+        reason = name_taken(runs_root, name)
+        if reason:
+            raise RunError(reason)
+    return Run(runs_root / name)
+
+
+# ---- deleting runs ------------------------------------------------------------------------------
+
+
+def lock_holder(run_dir: Path) -> int | str | None:
+    """Who trains the run: a PID (or "unknown"), or None when its lock is free."""
+    import fcntl
+
+    fd = _open_lock_readonly(run_dir)
+    if fd is None:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return _holder_pid(fd)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _open_lock_readonly(run_dir: Path) -> int | None:
+    """A read-only descriptor of the run's lock file; None when there is no plain lock file to hold."""
+    import stat
+
+    try:
+        fd = os.open(run_dir / "lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def _holder_pid(fd: int) -> int | str:
+    # /proc/locks names the holder of the lock itself; the file's text is the fallback.
+    inode = os.fstat(fd).st_ino
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 6 and parts[1] == "FLOCK" and "->" not in parts and parts[5].rsplit(":", 1)[-1] == str(inode):
+                    return int(parts[4])
+    except (OSError, ValueError):
+        pass
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def _hold_lock(run: Run, force: bool, wait_s: float, say) -> int | None:
+    """Hold the run's lock while it is deleted, so no trainer can start on it meanwhile."""
+    import fcntl
+    import signal
+
+    fd = _open_lock_readonly(run.path)
+    if fd is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        pid = _holder_pid(fd)
+    if not force:
+        os.close(fd)
+        raise RunError(f"{run.name} is being trained (PID {pid}); stop it first, or add --force to stop it and delete")
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        os.close(fd)
+        raise RunError(f"{run.name} is being trained by a process whose PID is unknown; stop it first")
+    say(f"stopping PID {pid} (it saves and exits)...")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.close(fd)
+        raise RunError(f"{run.name} is being trained by PID {pid}, which this user may not stop; stop it first") from None
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise RunError(f"PID {pid} still trains {run.name} after {wait_s:.0f} s; stop it (kill {pid}) and try again") from None
+            time.sleep(0.2)
+
+
+def delete_run(run: Run, force: bool = False, wait_s: float = 30.0, say=lambda line: None) -> list[str]:
+    """Remove the files rnn-tui wrote into ``run``, then the folder if that left it empty.
+
+    Refused unless the folder is provably a run of ours; a live run is refused (or, with ``force``,
+    stopped first). Returns the names left behind (files rnn-tui did not write).
+    """
+    evidence = run_evidence(run.path)
+    if evidence is None:
+        why = "a symbolic link" if run.path.is_symlink() else f"no {MARKER} marker and not the layout of a run"
+        raise RunError(f"{run.path}: not provably an rnn-tui run ({why}); nothing was removed")
+    if not os.access(run.path, os.W_OK | os.X_OK):
+        raise RunError(f"{run.path}: the run folder is read-only; nothing was removed")
+    fd = _hold_lock(run, force, wait_s, say)
+    removed = 0
+    try:
+        order = [n for n in os.listdir(run.path) if is_run_file(n) and n not in ("config.json", MARKER, "lock")]
+        order.sort(key=lambda n: n != "metrics.jsonl")  # the proof (config, marker) goes last
+        for name in [*order, SAMPLES_DIR, "config.json", MARKER, "lock"]:
+            removed += _remove_ours(run.path / name)
+    except OSError as exc:
+        raise RunError(f"could not delete {run.path}: {exc.filename or ''} ({exc.strerror}); "
+                       f"{removed} of its files were removed, the rest are still there") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+    try:
+        left = sorted(os.listdir(run.path))
+    except OSError:
+        left = []
+    if not left:
+        try:
+            run.path.rmdir()
+        except OSError as exc:
+            say(f"note: the empty folder {run.path} was left ({exc.strerror})")
+    return left
+
+
+def _remove_ours(path: Path) -> int:
+    """Remove one thing rnn-tui wrote (a plain file, or samples/ with only our files); 0 if none."""
+    import stat
+
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return 0
+    if stat.S_ISREG(st.st_mode):
+        path.unlink()
+        return 1
+    if path.name == SAMPLES_DIR and stat.S_ISDIR(st.st_mode):
+        count = 0
+        for child in list(path.iterdir()):
+            if is_sample_file(child.name) and child.is_file() and not child.is_symlink():
+                child.unlink()
+                count += 1
+        if not any(path.iterdir()):
+            path.rmdir()
+        return count
+    return 0  # a folder or link where our file would be: not ours, left alone
+
+
+# ---- checking what a checkpoint holds --------------------------------------------------------------
+
+
+def checked_state(state: dict, path: str | os.PathLike) -> dict:
+    """Refuse a loaded checkpoint whose values are not what rnn-tui writes (a crafted or damaged file),
+    so nothing downstream fails on a wrong type or samples from NaN weights."""
+    from rnn_tui.core.config import ARCHITECTURE_FIELDS, CELLS
+
+    path = Path(path)
+
+    def corrupt(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: corrupt checkpoint ({what}){_alternatives(path)}")
+
+    config = state.get("config")
+    if not isinstance(config, dict):
+        raise corrupt("its config is not a mapping")
+    if config.get("cell") not in CELLS:
+        raise corrupt(f"unknown cell {shown(str(config.get('cell')))}")
+    for key in ARCHITECTURE_FIELDS[1:]:
+        value = config.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise corrupt(f"{key} is {shown(str(value))}, not a positive whole number")
+    vocab = state.get("vocab")
+    if not isinstance(vocab, str) or not vocab or len(set(vocab)) != len(vocab):
+        raise corrupt("its vocabulary is not a string of distinct characters")
+    step = state.get("step", 0)
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise corrupt(f"step is {shown(str(step))}, not a whole number >= 0")
+    best = state.get("best_val_loss")
+    if best is not None and (not isinstance(best, (int, float)) or isinstance(best, bool)):
+        raise corrupt("best_val_loss is not a number")
+    weights = state.get("model")
+    if not isinstance(weights, dict) or not weights or not all(isinstance(t, torch.Tensor) for t in weights.values()):
+        raise corrupt("its weights are not a mapping of tensors")
+    for key, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: the weights are not finite (NaN or inf in {shown(str(key))}); "
+                                  f"this checkpoint cannot sample or resume{_alternatives(path)}")
+    return state
 
 
 def now_iso() -> str:

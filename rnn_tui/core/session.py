@@ -2,7 +2,8 @@
 
 Both faces (headless and TUI) call ``prepare`` before they start the trainer,
 so every bad input is refused here, before any screen opens or any file of an
-existing run is touched.
+existing run is touched. The trainer, not this module, trims a resumed run's
+metrics: only once its restore has succeeded is the resume certain.
 """
 
 from __future__ import annotations
@@ -14,9 +15,18 @@ from pathlib import Path
 from rnn_tui import __version__
 from rnn_tui.core.config import ARCHITECTURE_FIELDS, TrainConfig, flag
 from rnn_tui.core.corpus import Corpus, check_trainable, load_corpus
-from rnn_tui.core.errors import RunError
+from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.paths import runs_dir as default_runs_dir
-from rnn_tui.core.runs import Run, RunLock, default_name, load_checkpoint, now_iso, resolve_run
+from rnn_tui.core.runs import (
+    Run,
+    RunLock,
+    default_name,
+    load_checkpoint,
+    new_run,
+    newest_checkpoint,
+    now_iso,
+    resolve_run,
+)
 
 
 @dataclass
@@ -30,64 +40,156 @@ class Prepared:
 
 
 def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = None, name: str | None = None,
-            resume: str | None = None, allow_corpus_change: bool = False, progress=None, main: bool = True) -> Prepared:
+            resume: str | None = None, allow_corpus_change: bool = False, progress=None, main: bool = True,
+            should_stop=None) -> Prepared:
     """``overrides`` holds only the options the user gave explicitly.
 
-    ``main=False`` (torchrun ranks other than 0) reads everything but writes, locks and refuses nothing
-    about the run folder: rank 0 owns it.
+    Nothing of an existing run is written before its lock is held and every check has passed: a
+    resume takes the lock first, then picks the newest complete checkpoint and checks that it fits.
+    ``should_stop()`` is asked while the corpus loads (see ``load_corpus``). ``main=False`` (torchrun
+    ranks other than 0) reads everything but writes, locks and refuses nothing about the run
+    folder: rank 0 owns it.
     """
     root = default_runs_dir(runs_dir)
-    notes: list[str] = []
-    state = None
-    if resume:
-        run, ckpt_path = resolve_run(resume, root)
-        if run is None:
-            raise RunError(f"{resume}: a checkpoint outside a run folder cannot be resumed; pass the run's name or folder")
-        state = load_checkpoint(ckpt_path)
-        saved = TrainConfig.from_dict(state["config"])
-        differences = [f"{flag(k)} {overrides[k]} (checkpoint: {getattr(saved, k)})"
-                       for k in ARCHITECTURE_FIELDS if k in overrides and overrides[k] != getattr(saved, k)]
-        if differences:
-            raise RunError(f"cannot resume {run.name} with a different architecture: {'; '.join(differences)}; drop those flags")
-        config = saved.with_changes(**{k: v for k, v in overrides.items() if k not in ARCHITECTURE_FIELDS}).validated()
-        corpus_path = corpus_path or state.get("corpus", {}).get("path")
-        corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress)
-        was = state.get("corpus", {})
-        if not allow_corpus_change:
-            if was.get("sha256") and was["sha256"] != corpus.sha256:
-                raise RunError(f"{corpus_path}: the corpus changed since {run.name} was trained (its hash differs); "
-                               f"pass --allow-corpus-change to resume on it anyway")
-        if corpus.vocab.chars != state["vocab"]:
-            raise RunError(f"{corpus_path}: its vocabulary differs from {run.name}'s ({len(corpus.vocab)} vs "
-                           f"{len(state['vocab'])} characters), and the model cannot read new characters; train a new run")
-        notes.append(f"resumed {run.name} at step {state.get('step', 0)}")
-        if main:
-            run.truncate_metrics(int(state.get("step", 0)))
-    else:
-        config = TrainConfig().with_changes(**overrides).validated()
-        corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress)
-        run = Run(root / (name or default_name(corpus_path, config.cell)))
-        if main and (run.path / "config.json").exists():
-            raise RunError(f"a run named {run.name} already exists in {root}; pick another --name or --resume it")
-    from rnn_tui.core.device import resolve, resolve_precision
+    held: list[RunLock] = []
+    try:
+        if resume:
+            config, corpus, run, state, notes = _prepare_resume(
+                resume, root, overrides, corpus_path, allow_corpus_change, progress, should_stop, held if main else None)
+        else:
+            config = TrainConfig().with_changes(**overrides).validated()
+            run = new_run(root, name or default_name(corpus_path, config.cell), check_free=main)  # checked name, free folder
+            corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress,
+                                 should_stop=should_stop)
+            state, notes = None, []
+        from rnn_tui.core.device import resolve, resolve_precision
 
-    device, _ = resolve(config.device)  # a missing device is an error before any folder is made
-    resolve_precision(config.precision, device)
-    notes += corpus.warnings
-    notes += check_trainable(corpus, config.seq_len, config.batch_size)
-    if not main:
-        return Prepared(config, corpus, run, RunLock(run.path), state, notes)
-    run.check_writable()
-    lock = RunLock(run.path).acquire()
-    if not resume:
-        run.write_config({
-            "train": config.to_dict(),
-            "corpus": corpus.summary(),
-            "created": now_iso(),
-            "command": sys.argv,
-            "versions": _versions(),
-        })
-    return Prepared(config, corpus, run, lock, state, notes)
+        device, _ = resolve(config.device)  # a missing device is an error before any folder is made
+        resolve_precision(config.precision, device)
+        notes += corpus.warnings
+        notes += check_trainable(corpus, config.seq_len, config.batch_size)
+        if not main:
+            return Prepared(config, corpus, run, RunLock(run.path), state, notes)
+        run.check_writable()
+        if not resume:
+            held.append(RunLock(run.path).acquire())
+            if (run.path / "config.json").exists():  # made by another process since the name was checked
+                raise RunError(f"a run named {run.name} already exists in {root}; pick another --name or --resume it")
+            run.write_config({
+                "train": config.to_dict(),
+                "corpus": corpus.summary(),
+                "created": now_iso(),
+                "command": sys.argv,
+                "versions": _versions(),
+            })
+        return Prepared(config, corpus, run, held[0], state, notes)
+    except BaseException:
+        for lock in held:
+            lock.release()
+        raise
+
+
+def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, progress, should_stop, held):
+    """(config, corpus, run, checkpoint state, notes) of a resume; ``held`` gets the run's lock (None: no lock)."""
+    run, ckpt_path = resolve_run(resume, root)
+    if run is None:
+        raise RunError(f"{resume}: a checkpoint outside a run folder cannot be resumed; pass the run's name or folder")
+    if held is not None:
+        held.append(RunLock(run.path).acquire())  # first: what is newest cannot change under us, a refusal writes nothing
+    if ckpt_path == Path(resume).expanduser():  # a checkpoint file named explicitly: that one
+        state = load_checkpoint(ckpt_path)
+    else:
+        ckpt_path, state = newest_checkpoint(run.path)
+    try:
+        saved = TrainConfig.from_dict(state["config"])
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{ckpt_path}: its config is damaged ({exc}); resume from another checkpoint") from None
+    differences = [f"{flag(k)} {overrides[k]} (checkpoint: {getattr(saved, k)})"
+                   for k in ARCHITECTURE_FIELDS if k in overrides and overrides[k] != getattr(saved, k)]
+    if differences:
+        raise RunError(f"cannot resume {run.name} with a different architecture: {'; '.join(differences)}; drop those flags")
+    config = saved.with_changes(**{k: v for k, v in overrides.items() if k not in ARCHITECTURE_FIELDS}).validated()
+    was = state.get("corpus") if isinstance(state.get("corpus"), dict) else {}
+    corpus_path = corpus_path or was.get("path")
+    if not corpus_path:
+        raise RunError(f"{ckpt_path}: the checkpoint does not say which corpus it was trained on; pass the corpus path")
+    corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress,
+                         should_stop=should_stop)
+    if not allow_corpus_change and was.get("sha256") and was["sha256"] != corpus.sha256:
+        raise RunError(f"{corpus_path}: the corpus changed since {run.name} was trained (its hash differs); "
+                       f"pass --allow-corpus-change to resume on it anyway")
+    if corpus.vocab.chars != state["vocab"]:
+        raise RunError(f"{corpus_path}: its vocabulary differs from {run.name}'s ({len(corpus.vocab)} vs "
+                       f"{len(state['vocab'])} characters), and the model cannot read new characters; train a new run")
+    notes = check_resumable(state, config, len(corpus.vocab), ckpt_path)
+    source = "" if ckpt_path.name == "latest.pt" else f" (from {ckpt_path.name}, the newest complete checkpoint)"
+    if ckpt_path == Path(resume).expanduser():
+        source = f" (from {ckpt_path})"
+    notes.insert(0, f"resumed {run.name} at step {state.get('step', 0)}{source}")
+    skipped = run.read_metrics_counted()[1]
+    if skipped:
+        notes.append(f"{skipped} damaged line{'s' if skipped != 1 else ''} in {run.name}'s metrics.jsonl skipped")
+    return config, corpus, run, state, notes
+
+
+def check_resumable(state: dict, config: TrainConfig, vocab_size: int, source: Path) -> list[str]:
+    """Refuse a checkpoint whose weights or optimizer state do not fit the model its config builds,
+    before anything is written; drop a carried hidden state that no longer fits (a changed
+    --batch-size) and say so. Returns notes."""
+    import torch
+
+    from rnn_tui.core.model import CharRNN
+
+    with torch.device("meta"):  # shapes only: no memory, no random init
+        model = CharRNN.from_config(config, vocab_size)
+    try:
+        # A plain copy: load_state_dict(assign=True) records "assign" in the dict's own _metadata,
+        # and the trainer's later load of the same dict would then replace its parameters.
+        model.load_state_dict(dict(state["model"]), assign=True)
+    except (RuntimeError, TypeError, KeyError, AttributeError) as exc:
+        raise CheckpointError(f"{source}: its weights do not fit the model its config describes ({_first_line(exc)}); "
+                              f"resume from another checkpoint or train a new run") from None
+    problem = _optimizer_problem(state.get("optimizer"), [tuple(p.shape) for p in model.parameters()])
+    if problem:
+        raise CheckpointError(f"{source}: its optimizer state does not fit the model ({problem}); "
+                              f"resume from another checkpoint or train a new run")
+    notes = []
+    hidden = state.get("hidden")
+    shape = (config.layers, config.batch_size, config.hidden_size)
+    if hidden and not (isinstance(hidden, (list, tuple)) and len(hidden) == (2 if config.cell == "lstm" else 1)
+                       and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in hidden)):
+        state["hidden"] = None
+        old = state["config"].get("batch_size")
+        if old != config.batch_size:
+            notes.append(f"--batch-size {config.batch_size} (the checkpoint's was {old}): the text is laid out in "
+                         f"new streams, which start from a blank hidden state")
+        else:
+            notes.append("the checkpoint's hidden state does not fit the model; the streams start from a blank state")
+    return notes
+
+
+def _optimizer_problem(saved, shapes: list[tuple]) -> str | None:
+    """What makes a saved AdamW state unusable for parameters of ``shapes`` (in order), or None."""
+    import torch
+
+    if not saved:
+        return None
+    try:
+        groups, per_param = saved["param_groups"], saved["state"]
+        ids = [i for group in groups for i in group["params"]]
+        if len(ids) != len(shapes):
+            return f"{len(ids)} parameters, the model has {len(shapes)}"
+        for index, shape in zip(ids, shapes, strict=True):
+            for key, value in (per_param.get(index) or {}).items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != shape:
+                    return f"{key} of parameter {index} is {tuple(value.shape)}, the parameter is {shape}"
+    except (KeyError, TypeError, AttributeError) as exc:
+        return f"malformed: {_first_line(exc)}"
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
 
 
 def _versions() -> dict:

@@ -21,3 +21,13 @@ def visible(text: str, newline: str = "\n") -> str:
     if text.isascii() and text.isprintable():
         return text
     return "".join(visible_char(ch, newline) for ch in text)
+
+
+def home_relative(path: str) -> str:
+    """A path as a user would type it: the home folder as ``~`` (shorter lines, same meaning)."""
+    import os
+
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home):]
+    return path

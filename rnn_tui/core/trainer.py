@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,12 +27,28 @@ from rnn_tui.core import events as ev
 from rnn_tui.core.batches import Streams, learning_rate, validation_streams
 from rnn_tui.core.config import SampleConfig, TrainConfig
 from rnn_tui.core.corpus import Corpus
-from rnn_tui.core.device import describe, memory, precision_name, resolve, resolve_precision
-from rnn_tui.core.model import CharRNN, build_from_weights, count_parameters, detach_state, state_from_list, state_to_list
-from rnn_tui.core.runs import Run, save_checkpoint
+from rnn_tui.core.device import (
+    describe,
+    memory,
+    precision_name,
+    resolve,
+    resolve_precision,
+)
+from rnn_tui.core.model import (
+    CharRNN,
+    build_from_weights,
+    count_parameters,
+    detach_state,
+    state_from_list,
+    state_to_list,
+)
+from rnn_tui.core.runs import Run, peek_checkpoint, remove_stale_temps, save_checkpoint
 from rnn_tui.core.sampling import generate
 
 MAX_ROLLBACKS = 3
+SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
+SAVE_RETRY_MAX_S = 600.0
+MAX_UNWRITTEN_ROWS = 100_000  # metrics rows kept in memory while metrics.jsonl cannot be written
 
 
 class Trainer:
@@ -53,6 +69,16 @@ class Trainer:
         # Seams for tests: replace to inject failures into a step or a save.
         self.step_hook: Callable[[int], None] | None = None
         self.good = None
+        self.ready = False  # set once the model is built and any resume restored: only then may it be saved
+        self.save_failures = 0
+        self.saves_paused_until = 0.0
+        self.temps_cleaned = False
+        self.pending_losses: list[tuple[int, torch.Tensor]] = []
+        self.pending_rows: dict[int, dict] = {}
+        self.unwritten_rows: list[dict] = []
+        self.metrics_failing = False
+        self.norm = torch.zeros(())
+        self.in_loop = False
 
     def request_stop(self, reason: str = "stopped") -> None:
         """Thread- and signal-safe: the loop saves and returns at the next step."""
@@ -96,15 +122,22 @@ class Trainer:
         self.prior_elapsed = 0.0
         if self.resume_state is not None:
             self._restore(self.resume_state)
+            if self.is_main:  # only now is the resume certain: drop the rows logged after its step
+                self.run_.truncate_metrics(self.step)
+        on_disk = peek_checkpoint(self.run_.checkpoint("best"))  # every rank: they must agree on what is best
+        if on_disk is not None and on_disk["best_val_loss"] is not None and (
+                self.best_val is None or on_disk["best_val_loss"] < self.best_val):
+            self.best_val = on_disk["best_val_loss"]  # best.pt only ever gets better, across resumes too
         if self.dist is not None and self.dist.rank:
             torch.manual_seed(c.seed + 7919 * self.dist.rank + self.step)  # different dropout masks per rank
+        self.ready = True
 
     def _restore(self, s: dict) -> None:
         self.model.load_state_dict(s["model"])
         if s.get("optimizer"):
             self.optimizer.load_state_dict(s["optimizer"])
         self.step = int(s.get("step", 0))
-        self.state = state_from_list(s.get("hidden"), self.device)
+        self.state = self._carried_state(s.get("hidden"))
         if self.dist is not None and self.state is not None:
             rows = self.dist.rows(self.config.batch_size)
             self.state = tuple(t[:, rows] for t in self.state) if isinstance(self.state, tuple) else self.state[:, rows]
@@ -121,6 +154,20 @@ class Trainer:
                 torch.cuda.set_rng_state(rng["cuda"][0], self.device)
             except (RuntimeError, IndexError):
                 pass
+
+    def _carried_state(self, items):
+        """The saved hidden state of every stream, or None (with a note) when it does not fit the
+        streams now (a changed --batch-size): they then start from a blank state."""
+        if not items:
+            return None
+        c = self.config
+        shape = (c.layers, c.batch_size, c.hidden_size)
+        if not (isinstance(items, (list, tuple)) and len(items) == (2 if c.cell == "lstm" else 1)
+                and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in items)):
+            note = "the saved hidden state does not fit the streams (was --batch-size changed?); they start from a blank state"
+            self.notes = (*self.notes, note)
+            return None
+        return state_from_list(list(items), self.device)
 
     # ---- checkpoints ---------------------------------------------------
     def checkpoint_state(self) -> dict:
@@ -153,19 +200,49 @@ class Trainer:
         return self.dist.gather_rows(self.state)
 
     def save(self, kind: str, reason: str) -> str | None:
-        """Under torchrun every rank calls this at the same step; rank 0 writes."""
+        """Write latest.pt or best.pt; under torchrun every rank calls this at the same step, rank 0 writes.
+
+        Only a latest save restarts the autosave clock (best saves must not starve it). A failed save
+        (a full disk) leaves the last good checkpoint as it was and pauses saving for a while; a
+        request or the final save always tries. Returns the path written, or None.
+        """
+        if not self.ready:
+            return None  # nothing restored yet (or the restore failed): never written over the run
         path = self.run_.checkpoint(kind)
+        if kind == "latest":
+            self.last_save = time.monotonic()
         state = self.checkpoint_state()
         if not self.is_main:
             return None
-        try:
-            save_checkpoint(state, path, keep_previous=kind == "latest")
-        except OSError as exc:
-            self.sink(ev.Notice("warning", f"could not save {path.name} ({exc.strerror or exc}); the previous checkpoint is intact; training goes on"))
+        if reason in ("autosave", "best") and time.monotonic() < self.saves_paused_until:
             return None
-        self.last_save = time.monotonic()
+        if self.in_loop:
+            self._flush(time.monotonic(), sync=True)  # the rows up to this step are on disk before the checkpoint
+        try:
+            written = save_checkpoint(state, path, keep_previous=kind == "latest", only_if_better=kind == "best")
+        except (OSError, RuntimeError) as exc:  # RuntimeError: torch's writer on a failing file
+            self._save_failed(path, exc)
+            return None
+        if self.save_failures:
+            self.save_failures, self.saves_paused_until = 0, 0.0
+            self.sink(ev.Notice("info", f"saving works again: {path.name} written at step {self.step}"))
+        if kind == "latest" and not self.temps_cleaned:
+            self.temps_cleaned = True  # the newest state is in latest.pt now: what a crash left is stale
+            remove_stale_temps(self.run_.path)
+        if not written:
+            return None  # best.pt on disk is at least as good
         self.sink(ev.Saved(self.step, str(path), kind, reason))
         return str(path)
+
+    def _save_failed(self, path, exc: Exception) -> None:
+        self.save_failures += 1
+        delay = min(SAVE_RETRY_MAX_S, SAVE_RETRY_S * 2 ** (self.save_failures - 1))
+        self.saves_paused_until = time.monotonic() + delay
+        if self.config.save_every:
+            self.last_save = self.saves_paused_until - self.config.save_every  # the next autosave is the retry
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        self.sink(ev.Notice("warning", f"could not save {path.name} ({why}); the last good checkpoint is untouched; "
+                                       f"saving paused, next try in {delay:.0f} s (free some space in {path.parent.parent})"))
 
     # ---- helpers ---------------------------------------------------------
     def elapsed(self) -> float:
@@ -209,6 +286,8 @@ class Trainer:
         return float(total) / count
 
     def live_sample(self, snap: ev.Snapshot) -> None:
+        """A sample from a snapshot: built without random init and drawn from a private generator,
+        so it never moves the training RNG (a resume stays exact however often it samples)."""
         model = build_from_weights(snap.config, snap.vocab, snap.weights)
         cfg = SampleConfig(prime="\n" if "\n" in self.corpus.vocab.index else self.corpus.vocab.chars[0],
                            length=self.config.sample_length, temperature=self.sample_temperature,
@@ -217,7 +296,7 @@ class Trainer:
         self.sink(ev.Sample(self.step, text, self.sample_temperature))
 
     # ---- the loop ----------------------------------------------------------
-    def run(self, sink: Callable[[object], None], commands: "queue.Queue | None" = None) -> ev.Finished | ev.Failed:
+    def run(self, sink: Callable[[object], None], commands: queue.Queue | None = None) -> ev.Finished | ev.Failed:
         self.sink = sink if self.is_main else (lambda event: None)
         self.commands = commands if commands is not None else queue.Queue()
         self.t_start = time.monotonic()
@@ -243,13 +322,13 @@ class Trainer:
 
     def _fail(self, message: str, advice: str, log: str | None = None) -> ev.Failed:
         checkpoint = None
-        if getattr(self, "model", None) is not None and self.good is not None:
+        if self.ready and self.good is not None:
             try:  # save the last good weights, not what broke
                 self.model.load_state_dict(self.good[0])
                 self.optimizer.load_state_dict(self.good[1])
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001, S110 - the failure being reported matters more
                 pass
-        if getattr(self, "model", None) is not None:
+        if self.ready:  # a failed setup or restore writes nothing
             checkpoint = self.save("latest", "final")
         if checkpoint is None and self.run_.checkpoint("latest").exists():
             checkpoint = str(self.run_.checkpoint("latest"))
@@ -328,50 +407,13 @@ class Trainer:
         self._keep_good()
         if self.is_main:
             self.sink(self.snapshot())
-        pending_losses: list[tuple[int, torch.Tensor]] = []
-        pending_rows: dict[int, dict] = {}
-        norm = torch.zeros(())
-        last_norm = 0.0
         bad_in_a_row = 0
         self.report_clock = time.monotonic()
         self.report_step = self.step
         last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
         params = [p for p in self.model.parameters()]
-        chars_per_step = streams.batch_size * streams.seq_len
-
-        def flush(now: float) -> None:
-            nonlocal last_norm, pending_losses
-            if not pending_losses and not pending_rows:
-                return
-            values = torch.stack([loss for _, loss in pending_losses]).float().tolist() if pending_losses else []
-            losses = tuple((s, v) for (s, _), v in zip(pending_losses, values))
-            pending_losses = []
-            last_norm = float(norm)
-            dt = max(now - self.report_clock, 1e-9)
-            rate = (self.step - self.report_step) * chars_per_step / dt
-            steps_per_sec = (self.step - self.report_step) / dt
-            self.report_clock, self.report_step = now, self.step
-            rows = []
-            for s, v in losses:
-                if s in pending_rows:
-                    pending_rows[s]["train_loss"] = v
-            for s in sorted(pending_rows):
-                row = pending_rows.pop(s)
-                row.setdefault("chars_per_sec", round(rate, 1))
-                rows.append(row)
-            try:
-                if self.is_main:
-                    self.run_.append_metrics(rows)
-            except OSError as exc:
-                self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror}); training goes on"))
-            if not losses:
-                return  # only rows to write (a final evaluation): the last report still stands
-            epoch, chunk = streams.position(max(self.step - 1, 0))
-            self.sink(ev.Progress(
-                self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
-                last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
-                memory(self.device),
-            ))
+        self.in_loop = True
+        flush = self._flush
 
         reason = None
         while True:
@@ -381,7 +423,7 @@ class Trainer:
                 break
             if autosave:
                 self.save("latest", "autosave")
-            epoch, chunk = streams.position(self.step)
+            _, chunk = streams.position(self.step)
             if chunk == 0:
                 self.state = None  # the streams wrapped: start from a blank state
             lr = self.lr_at(self.step)
@@ -398,7 +440,7 @@ class Trainer:
             (self.scaler.scale(loss) if scaling else loss).backward()
             if scaling:
                 self.scaler.unscale_(self.optimizer)
-            norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
+            norm = self.norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
             # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
             finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
             if scaling:  # the scaler skips the step itself when it found inf, and adapts the scale
@@ -410,9 +452,9 @@ class Trainer:
                 bad_in_a_row = 0
                 self.state = detach_state(new_state)
                 self.step += 1
-                pending_losses.append((self.step, loss.detach()))
+                self.pending_losses.append((self.step, loss.detach()))
                 if self.step % c.log_every == 0:
-                    pending_rows[self.step] = {"step": self.step, "lr": lr, "grad_norm": float(norm),
+                    self.pending_rows[self.step] = {"step": self.step, "lr": lr, "grad_norm": float(norm),
                                                "elapsed": round(self.elapsed(), 3)}
             else:
                 self.skipped += 1
@@ -429,7 +471,7 @@ class Trainer:
                     self.state = None
                 continue
 
-            if self.step % c.eval_every == 0 and self._validate(pending_rows, lr, norm):
+            if self.step % c.eval_every == 0 and self._validate(lr, norm):
                 self._keep_good()
 
             now = time.monotonic()
@@ -442,7 +484,7 @@ class Trainer:
                 self.live_sample(snap)
 
         if self.step and self.step % c.eval_every:
-            self._validate(pending_rows, self.lr_at(self.step - 1), norm)
+            self._validate(self.lr_at(self.step - 1), self.norm)
         flush(time.monotonic())
         path = self.save("latest", "final")
         if self.is_main:
@@ -451,14 +493,66 @@ class Trainer:
         self.sink(finished)
         return finished
 
-    def _validate(self, pending_rows: dict, lr: float, norm) -> bool:
+    def _flush(self, now: float, sync: bool = False) -> None:
+        """Report the losses gathered since the last report and append their metrics rows
+        (``sync``: on disk before a checkpoint that claims them is written)."""
+        streams = self.train_streams
+        if not self.pending_losses and not self.pending_rows and not (sync and self.unwritten_rows):
+            return
+        pending = self.pending_losses
+        values = torch.stack([loss for _, loss in pending]).float().tolist() if pending else []
+        losses = tuple((s, v) for (s, _), v in zip(pending, values))
+        self.pending_losses = []
+        last_norm = float(self.norm)
+        chars_per_step = streams.batch_size * streams.seq_len
+        dt = max(now - self.report_clock, 1e-9)
+        rate = (self.step - self.report_step) * chars_per_step / dt
+        steps_per_sec = (self.step - self.report_step) / dt
+        self.report_clock, self.report_step = now, self.step
+        for s, v in losses:
+            if s in self.pending_rows:
+                self.pending_rows[s]["train_loss"] = v
+        rows = []
+        for s in sorted(self.pending_rows):
+            row = self.pending_rows.pop(s)
+            row.setdefault("chars_per_sec", round(rate, 1))
+            rows.append(row)
+        if self.is_main:
+            self._write_rows(rows, sync)
+        if not losses:
+            return  # only rows to write (a final evaluation): the last report still stands
+        epoch, chunk = streams.position(max(self.step - 1, 0))
+        self.sink(ev.Progress(
+            self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
+            last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
+            memory(self.device),
+        ))
+
+    def _write_rows(self, rows: list[dict], sync: bool) -> None:
+        """Append rows; while metrics.jsonl cannot be written (a full disk) they wait in memory, one warning."""
+        rows = self.unwritten_rows + rows
+        try:
+            self.run_.append_metrics(rows, sync=sync)
+        except OSError as exc:
+            self.unwritten_rows = rows[-MAX_UNWRITTEN_ROWS:]
+            if not self.metrics_failing:
+                self.metrics_failing = True
+                self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror or exc}); the rows wait "
+                                               f"in memory and training goes on"))
+            return
+        self.unwritten_rows = []
+        if self.metrics_failing:
+            self.metrics_failing = False
+            self.sink(ev.Notice("info", "metrics.jsonl is written again"))
+
+    def _validate(self, lr: float, norm) -> bool:
         """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""
         val = self.evaluate()
         if val is None or not math.isfinite(val):
             return False
         is_best = self.best_val is None or val < self.best_val
         self.best_val = val if is_best else self.best_val
-        row = pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
+        row = self.pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
                                                   "elapsed": round(self.elapsed(), 3)})
         row["val_loss"] = val
         self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))

@@ -14,11 +14,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
-from rnn_tui.ui.screens.help import HelpScreen
+from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions, HelpScreen
 from rnn_tui.ui.screens.train import TrainScreen
-from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.sample_log import SampleLog
-from rnn_tui.ui.widgets.stats import StatsPanel
 from rnn_tui.ui.widgets.status_line import StatusLine
 
 QUIT_GRACE = 10.0
@@ -34,12 +32,12 @@ def terminal_alive() -> bool:
         return False  # seconds to wait for the trainer to save before exiting anyway
 
 
-class RnnTuiApp(App):
+class RnnTuiApp(HelpActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "rnn-tui"
     BINDINGS = [
         Binding("q", "request_quit", "Quit", priority=False),
-        Binding("question_mark", "help", "Help"),
+        *HELP_BINDINGS,  # ?, F1 and Esc (closes the Keys panel) as in the viewer
         Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
     ]
 
@@ -83,7 +81,8 @@ class RnnTuiApp(App):
             self.status("loading the corpus and building the model\u2026")
 
     def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
+        # Textual's own "Quit" would leave without saving; ours below saves first.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
         if isinstance(screen, TrainScreen):
             yield SystemCommand("Pause or resume training", "Stop or restart the training steps (space)", screen.action_toggle_pause)
             yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", self.save_training)
@@ -106,7 +105,7 @@ class RnnTuiApp(App):
         self.train_screen.query_one(StatusLine).say(message, level)
 
     def on_setup_failed(self, message: SetupFailed) -> None:
-        self.exit(return_code=2, message=Text(f"rnn-tui: error: {message.message}"))
+        self.exit(return_code=getattr(message, "exit_code", 2), message=Text(f"rnn-tui: error: {message.message}"))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.latest_snapshot = message.snapshot
@@ -116,66 +115,41 @@ class RnnTuiApp(App):
                 handler(message.snapshot)
 
     def on_trainer_event(self, message: TrainerEvent) -> None:
+        """Route: the dashboard shows the event; the app keeps what outlives a screen and notifies."""
         from rnn_tui.core import events as ev
 
         event = message.event
-        screen = self.train_screen
-        stats = screen.query_one(StatsPanel)
         if self.compare is not None:
-            if isinstance(event, ev.Started) and self.compare.rows:
-                screen.query_one(LossChart).clear()
             self.compare.handle(event)
-        if isinstance(event, ev.Progress):
-            screen.query_one(LossChart).add_losses(event.losses)
-            stats.progress = event
-            stats.redraw()
-        elif isinstance(event, ev.EvalResult):
-            screen.query_one(LossChart).add_val(event.step, event.val_loss)
-            stats.last_val, stats.best_val = event.val_loss, event.best_val_loss
-            self.status(f"step {event.step:,}: validation loss {event.val_loss:.4f}" + (" (best)" if event.is_best else ""))
-        elif isinstance(event, ev.Sample):
-            screen.query_one(SampleLog).show(event.step, event.text, event.temperature)
-        elif isinstance(event, ev.Saved):
-            import time
-
-            stats.last_save = time.monotonic()
-            if event.reason != "best":
-                self.status(f"saved {event.kind}.pt at step {event.step:,} ({event.reason})", "ok")
-        elif isinstance(event, ev.Notice):
-            self.status(event.message, event.level)
-            if event.level != "info":
-                self.notify(event.message, severity="error" if event.level == "error" else "warning", markup=False)
-        elif isinstance(event, ev.StateChanged):
-            stats.state = event.state
-            screen.set_paused(event.state == "paused")
-            stats.redraw()
-        elif isinstance(event, ev.Started):
+        self.train_screen.handle(event, self._model_of() if isinstance(event, ev.Started) else None)
+        if isinstance(event, ev.Started):
             self.started = event
-            stats.started = event
-            stats.state = "running"
-            stats.redraw()
             self.sub_title = event.run_name
-            self.status(f"training {event.run_name} on {event.device_name} ({event.precision}); run folder {event.run_dir}")
             for note in event.notes:
                 self.notify(note, severity="warning", markup=False)
+        elif isinstance(event, ev.Notice):
+            if event.level != "info":
+                self.notify(event.message, severity="error" if event.level == "error" else "warning", markup=False)
         elif isinstance(event, ev.Finished):
             self.finished = event
-            stats.state = "finished"
-            stats.redraw()
-            self.status(f"finished at step {event.step:,} ({event.reason}); saved {event.checkpoint}", "ok")
             if self.quitting:
                 self.exit(return_code=self.exit_code)
         elif isinstance(event, ev.Failed):
             self.failed = event
-            stats.state = "failed"
-            stats.redraw()
             where = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
             log = f"; log {event.log_path}" if event.log_path else ""
-            self.status(f"training stopped: {event.message}{where}{log}", "error")
             self.notify(f"{event.message}\n{event.advice}{where}{log}", title="Training stopped", severity="error",
                         timeout=30, markup=False)
             if self.quitting:
                 self.exit(return_code=self.exit_code)
+
+    def _model_of(self) -> str | None:
+        """Which compared model is training, e.g. "model 2 of 3: gru" (the collector has seen its Started)."""
+        if self.compare is None or self.compare.current is None:
+            return None
+        planned = len(getattr(self.bridge, "session", {}).get("compare") or ())
+        total = f" of {planned}" if planned else ""
+        return f"model {len(self.compare.rows)}{total}: {self.compare.current.cell}"
 
     def on_compare_measured(self, message: CompareMeasured) -> None:
         from rnn_tui.ui.screens.compare import CompareScreen
@@ -195,7 +169,7 @@ class RnnTuiApp(App):
         from rnn_tui.ui.screens.compare import CompareScreen
 
         if self.compare is None or not self.compare.rows:
-            self.notify("no comparison running: start one with --compare rnn,lstm,gru", severity="warning")
+            self.status("no comparison running: start one with --compare rnn,lstm,gru", "warning")
             return
         self.push_screen(CompareScreen())
 
@@ -282,6 +256,10 @@ class RnnTuiApp(App):
             return
         self.push_screen(SampleScreen())
 
+    async def action_quit(self) -> None:
+        """Textual's own ways out (ctrl+q, the palette's "Quit") save the run like q does."""
+        self.action_request_quit()
+
     def action_request_quit(self, code: int = 0) -> None:
         self.exit_code = code
         training = self.bridge is not None and not self.bridge.done.is_set()
@@ -292,7 +270,7 @@ class RnnTuiApp(App):
             self.exit(return_code=code)
             return
         self.quitting = True
-        self.bridge.stop("quit" if code == 0 else f"signal {code - 128}")
+        self.bridge.stop("quit" if code == 0 else f"signal {signal.Signals(code - 128).name}")
         self.status("saving the run and quitting\u2026", "warning")
         self.set_timer(QUIT_GRACE, lambda: self.exit(return_code=self.exit_code))
         self.set_interval(0.1, self._check_done)

@@ -25,6 +25,7 @@ class TrainerBridge:
         self.prepared = None
         self.done = threading.Event()
         self.stop_reason: str | None = None
+        self.results: list = []  # each run's Finished or Failed, for the exit message
 
     def start(self) -> None:
         self.app.run_worker(self._work, name="trainer", group="trainer", thread=True, exclusive=True, exit_on_error=False)
@@ -54,8 +55,16 @@ class TrainerBridge:
                 self._compare(corpus)
             else:
                 self._train(corpus, self.overrides, self.session.get("name"))
-        except UserError as exc:
-            self.app.post_message(SetupFailed(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - every setup failure reaches the screen, never a silent hang
+            from rnn_tui.core.corpus import LoadStopped
+
+            if isinstance(exc, LoadStopped) and self.stop_reason is not None:
+                return  # the app asked for the stop and is leaving already
+            user = isinstance(exc, UserError)
+            text = str(exc) if user else f"could not prepare the run: {type(exc).__name__}: {exc}"
+            failed = SetupFailed(text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
+            failed.exit_code = 2 if user else 1
+            self.app.post_message(failed)
         finally:
             self.done.set()
 
@@ -66,7 +75,7 @@ class TrainerBridge:
         self.prepared = p = prepare(
             corpus, overrides, runs_dir=self.session.get("runs_dir"), name=name,
             resume=self.session.get("resume"), allow_corpus_change=self.session.get("allow_corpus_change", False),
-            progress=self._load_progress,
+            progress=self._load_progress, should_stop=lambda: self.stop_reason is not None,
         )
         try:
             if self.stop_reason is not None:
@@ -75,7 +84,7 @@ class TrainerBridge:
                                    report_interval=self.report_interval)
             if self.stop_reason is not None:
                 self.trainer.request_stop(self.stop_reason)
-            self.trainer.run(self._sink, self.commands)
+            self.results.append(self.trainer.run(self._sink, self.commands))
             return self.trainer
         finally:
             p.lock.release()

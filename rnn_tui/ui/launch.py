@@ -30,8 +30,73 @@ def run_train_app(args: dict) -> int:
     interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.5  # chart redraws per second: bytes on the wire
     app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, overrides, report_interval=interval),
                     compare=bool(session.get("compare")))
-    app.run()
-    return app.return_code or 0
+    try:
+        app.run()
+    finally:
+        _finish_training(app.bridge)
+    code = app.return_code or 0
+    if code != 2:  # 2: the app already said what was wrong
+        _say_where(app.bridge)
+    return code
+
+
+def _finish_training(bridge) -> None:
+    """However the app ended, the trainer saves and stops before the process goes.
+
+    The app normally waits for the save itself; this is the net under it (an exception, the grace
+    timer, a way out we never saw). Signals now only repeat the request: a second Ctrl+C while the
+    checkpoint is written must not abort the write.
+    """
+    import signal
+
+    if bridge is None or bridge.done.is_set():
+        return
+    bridge.stop(bridge.stop_reason or "quit")
+    previous = {}
+
+    def again(signum, frame):
+        bridge.stop(bridge.stop_reason or "quit")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, again)
+        except (OSError, ValueError):
+            pass
+    _safe_write(sys.stderr, "rnn-tui: saving the run\u2026\n")
+    try:
+        while not bridge.done.wait(0.2):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _say_where(bridge) -> None:
+    """The last words: where each run is and how to go on, as the headless face ends."""
+    if bridge is None:
+        return
+    from rnn_tui.core import events as ev
+    from rnn_tui.core.textutil import home_relative
+
+    for result in bridge.results:
+        if not result.run_dir:
+            continue
+        name = os.path.basename(result.run_dir)
+        if isinstance(result, ev.Finished):
+            best = "" if result.best_val_loss is None else f", best val loss {result.best_val_loss:.4f}"
+            head = f"rnn-tui: run {name} saved at step {result.step:,} ({result.reason}{best})"
+        else:
+            head = f"rnn-tui: run {name} stopped: {result.message}"
+        _safe_write(sys.stdout, f"{head}\n  folder:   {home_relative(result.run_dir)}\n"
+                                f"  continue: rnn-tui --resume {name}\n  sample:   rnn-tui sample {name}\n")
+
+
+def _safe_write(stream, text: str) -> None:
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # the terminal is gone (a hang-up): the run is saved all the same
 
 
 def run_gates_app(run: str, runs_dir: str | None) -> int:
@@ -59,10 +124,10 @@ def _run_viewer(run: str, runs_dir: str | None, screen: str, settings: dict | No
 def load_snapshot(run: str, runs_dir: str | None):
     from rnn_tui.core.events import Snapshot
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import load_checkpoint, resolve_run
+    from rnn_tui.core.runs import checked_state, load_checkpoint, resolve_run
 
     found, path = resolve_run(run, default_runs_dir(runs_dir))
-    state = load_checkpoint(path)
+    state = checked_state(load_checkpoint(path), path)  # a crafted file: one line, not a traceback in the app
     snapshot = Snapshot(int(state.get("step", 0)), state["config"], state["vocab"], state["model"])
     snapshot_run_dir = str(found.path) if found is not None else None
     return snapshot, snapshot_run_dir

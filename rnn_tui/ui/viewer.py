@@ -1,4 +1,7 @@
-"""A small app for a saved run: the gate view or interactive sampling, no training."""
+"""A small app for a saved run: the gate view or interactive sampling, no training.
+
+Its keys are the training app's (HELP_BINDINGS, q): the screens are the same classes.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,15 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from rnn_tui.ui.screens.help import HelpScreen
+from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions
+
+SAMPLE_FOR_GATES = 2000  # characters generated at least once for the gate view's "sample" source
 
 
-class ViewerApp(App):
+class ViewerApp(HelpActions, App):
     CSS_PATH = "app.tcss"
     TITLE = "rnn-tui"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit"), Binding("f1", "help", "Help")]
+    BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]
 
     def __init__(self, loaded, screen: str, settings: dict | None = None, validation_text: str | None = None) -> None:
         super().__init__()
@@ -21,10 +26,13 @@ class ViewerApp(App):
         self.first_screen = screen
         self.settings = settings or {}
         self.validation_text = validation_text
+        self._gate_sample = ""  # the weights never change here: one sample serves every trace
         if validation_text is None and self.run_dir is not None:
             from rnn_tui.core.session import validation_text
 
-            self.validation_text = validation_text(Path(self.run_dir))
+            from rnn_tui.ui.screens.gates import MAX_TRACE_CHARS
+
+            self.validation_text = validation_text(Path(self.run_dir), MAX_TRACE_CHARS)
 
     def on_mount(self) -> None:
         if not self.is_headless:
@@ -49,16 +57,19 @@ class ViewerApp(App):
         if source == "validation":
             return self.validation_text[:length] if self.validation_text else None
         if source == "sample":
-            from rnn_tui.core.config import SampleConfig
-            from rnn_tui.core.corpus import Vocab
-            from rnn_tui.core.model import build_from_weights
-            from rnn_tui.core.sampling import sample_text
+            if len(self._gate_sample) < length:
+                from rnn_tui.core.config import SampleConfig
+                from rnn_tui.core.corpus import Vocab
+                from rnn_tui.core.model import build_from_weights
+                from rnn_tui.core.sampling import sample_text
 
-            snap = self.latest_snapshot
-            vocab = Vocab(snap.vocab)
-            model = build_from_weights(snap.config, snap.vocab, snap.weights)
-            prime = "\n" if "\n" in vocab.index else vocab.chars[0]
-            return prime + sample_text(model, vocab, SampleConfig(prime=prime, length=min(length, 600), seed=0))
+                snap = self.latest_snapshot
+                vocab = Vocab(snap.vocab)
+                model = build_from_weights(snap.config, snap.vocab, snap.weights)
+                prime = "\n" if "\n" in vocab.index else vocab.chars[0]
+                size = max(length, SAMPLE_FOR_GATES)
+                self._gate_sample = prime + sample_text(model, vocab, SampleConfig(prime=prime, length=size, seed=0))
+            return self._gate_sample[:length]
         return None
 
     def sample_save_dir(self):
@@ -70,5 +81,5 @@ class ViewerApp(App):
         else:
             self.pop_screen()
 
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+    def action_request_quit(self) -> None:
+        self.exit()  # nothing trains here, so nothing to save

@@ -80,3 +80,58 @@ def test_dumb_terminal_gets_a_clear_line(runs_home, small_corpus):
     os.close(master)
     text = output.decode()
     assert "TERM=dumb" in text and "--headless" in text and "Traceback" not in text
+
+
+def _read_all(fd, seconds):
+    out = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize("keys", [[b"q"], [b"\x11"], [b"\x03"], [b"\x10", b"save and quit", b"\r"]],
+                         ids=["q", "ctrl+q", "ctrl+c", "palette"])
+def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, keys):
+    """ctrl+q and the palette once left training running unseen, with no checkpoint written."""
+    master, slave = pty.openpty()
+    env = cli_env(runs_home)
+    env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
+    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "way", *TINY],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+    os.close(slave)
+    metrics = runs_home / "runs" / "way" / "metrics.jsonl"
+    output = b""
+    try:
+        deadline = time.monotonic() + 60
+        while not (metrics.exists() and metrics.stat().st_size > 0):
+            assert time.monotonic() < deadline and proc.poll() is None
+            output += _read_all(master, 0.2)
+        for chunk in keys:
+            os.write(master, chunk)
+            output += _read_all(master, 0.6)
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            output += _read_all(master, 0.2)
+        assert proc.poll() == 0
+        output += _read_all(master, 0.3)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    from rnn_tui.core.runs import load_checkpoint
+
+    state = load_checkpoint(runs_home / "runs" / "way" / "latest.pt")
+    assert state["step"] > 0
+    tail = output.decode(errors="replace").split("\x1b[?1049l")[-1]  # what stays on screen after the app
+    assert f"saved at step {state['step']:,}" in tail
+    assert "rnn-tui --resume way" in tail
+    assert "Traceback" not in output.decode(errors="replace")

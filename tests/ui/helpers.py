@@ -46,3 +46,8 @@ async def wait_for(pilot, condition, timeout=60.0):
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await pilot.pause(0.05)
+
+
+def screen_text(app) -> list[str]:
+    """The rows of the app's screen as plain text, as a terminal would show them."""
+    return ["".join(segment.text for segment in strip) for strip in app.screen._compositor.render_strips()]

@@ -1,3 +1,4 @@
+import math
 import time
 
 import pytest
@@ -29,12 +30,15 @@ async def test_dashboard_renders_injected_events(size):
                      ev.EvalResult(50, 3.1, 3.1, True), ev.Sample(55, "ROMEO. [bold]not bold[/] [link=x]y\x1b[31m", 0.8))
         screen = app.train_screen
         stats = plain(screen.query_one(StatsPanel).table())
-        for needle in ("LSTM 2x256", "812.3k", "CPU, 2 threads", "bf16", "59", "54.3k", "2m05s", "3.1000"):
+        needles = ["LSTM 2x256", "CPU, 2 threads", "59", "54.3k", "2m05s", "3.1000 nats", "3.1000, step 50"]
+        if size == (120, 40):  # at 80x24 the least useful rows make way for the losses
+            needles += ["812.3k", "bf16"]
+        for needle in needles:
             assert needle in stats, stats
         chart = screen.query_one(LossChart)
         assert len(chart.train) == 59 and chart.val == [(50, 3.1)]
         drawn = chart.render().plain
-        assert "nats/char" in chart.border_title and "59" in drawn and any(0x2800 < ord(c) < 0x2900 for c in drawn)
+        assert "nats/char" in chart.border_title and "50" in drawn and any(0x2800 < ord(c) < 0x2900 for c in drawn)
         sample = screen.query_one(SampleLog)
         shown = str(sample.render())
         assert "[bold]not bold[/] [link=x]y" in shown and "\x1b" not in shown and "\u241b" in shown
@@ -156,3 +160,126 @@ async def test_command_palette_lists_the_training_actions():
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for wanted in ("Pause or resume training", "Save a checkpoint now", "Gate view", "Interactive sampling", "Save and quit"):
             assert wanted in titles
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as plain text lines, as a terminal would show it."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system=None,
+                      record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+def write_history(run_dir, last_step=200, bad_rows=True):
+    """A run folder as a previous session leaves it: metrics every 10 steps, validations, latest.pt."""
+    import json
+
+    run_dir.mkdir(parents=True)
+    rows = [{"step": s, "lr": 2e-3, "train_loss": round(1.5 + 2.5 * math.exp(-s / 80), 4)} for s in range(10, last_step + 1, 10)]
+    rows[9]["val_loss"] = 1.6193  # step 100: the best
+    rows[-1]["val_loss"] = 1.70
+    lines = [json.dumps(r) for r in rows]
+    if bad_rows:
+        lines[3:3] = ['{"step": "ten", "train_loss": "x"}', "[1, 2]", '{"step": 35, "train_loss": NaN}', '{"cut']
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    (run_dir / "latest.pt").write_bytes(b"x")
+    return rows
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_resume_shows_the_history_best_and_last_save(tmp_path, size):
+    import os
+
+    run_dir = tmp_path / "resumed"
+    write_history(run_dir)
+    os.utime(run_dir / "latest.pt", (1_000_000.0, 1_000_000.0))
+    app = RnnTuiApp()
+    async with app.run_test(size=size) as pilot:
+        stats = app.train_screen.query_one(StatsPanel)
+        stats.clock = lambda: 1_000_000.0 + 125
+        await inject(app, pilot, started(run_dir=str(run_dir), start_step=200), progress(201, 1.5))
+        chart = app.train_screen.query_one(LossChart)
+        await wait_for(pilot, lambda: len(chart.train) > 1)
+        assert [s for s, _ in chart.train[:2]] == [10, 20] and chart.train[-1] == (201, 1.5)
+        assert chart.val == [(100, 1.6193), (200, 1.70)]
+        assert (stats.best_val, stats.best_step, stats.last_val, stats.saved_step) == (1.6193, 100, 1.70, 200)
+        text = "\n".join(screen_lines(app))
+        for needle in ("1.7000 nats", "1.6193, step 100", "step 200, 2m ago"):
+            assert needle in text, text
+        labels = [line.split("\u2524")[0].strip("\u2502 ") for line in chart.render().plain.splitlines() if "\u2524" in line]
+        assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
+
+
+async def test_compare_resets_the_panel_and_names_the_model():
+    import threading
+    from types import SimpleNamespace
+
+    app = RnnTuiApp(compare=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        done = threading.Event()
+        done.set()
+        app.bridge = SimpleNamespace(session={"compare": ["rnn", "lstm", "gru"]}, done=done, send=lambda c: None,
+                                     start=lambda: None)
+        stats = app.train_screen.query_one(StatsPanel)
+        await inject(app, pilot, started(run_name="cmp-lstm"), progress(10, 2.0), ev.EvalResult(10, 1.9, 1.9, True),
+                     ev.Saved(10, "/r/best.pt", "best", "best"))
+        assert stats.best_val == 1.9 and stats.saved_step == 10
+        assert stats.border_title.startswith("model 1 of 3: lstm")
+        await inject(app, pilot, started(run_name="cmp-gru", config={"cell": "gru", "layers": 2, "hidden_size": 290}))
+        assert stats.best_val is None and stats.last_val is None and stats.saved_step is None and stats.progress is None
+        assert stats.border_title.startswith("model 2 of 3: gru")
+        assert app.train_screen.query_one(LossChart).train == []
+        assert "1.9000" not in "\n".join(screen_lines(app))
+        assert "model 2 of 3: gru" in app.train_screen.query_one(StatusLine).message
+
+
+async def test_bits_switch_the_stats_panel_too():
+    app = RnnTuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await inject(app, pilot, started(), progress(1, 2.0), ev.EvalResult(1, 1.5, 1.5, True))
+        stats = app.train_screen.query_one(StatsPanel)
+        assert "1.5000 nats" in plain(stats.table())
+        await pilot.press("b")
+        shown = plain(stats.table())
+        assert f"{1.5 / math.log(2):.4f} bits" in shown and f"{2.0 / math.log(2):.4f} bits" in shown and "nats" not in shown
+        assert "bits per character" in app.train_screen.query_one(StatusLine).message
+
+
+async def test_keys_answer_in_the_status_line_and_the_footer_follows_the_state():
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inject(app, pilot, started(), progress(1, 2.0))
+        screen, status = app.train_screen, app.train_screen.query_one(StatusLine)
+        await pilot.press("r")
+        assert "raw curve hidden" in status.message
+        await pilot.press("r")
+        assert "raw curve shown" in status.message
+        await pilot.press("c")
+        assert "no comparison running" in status.message and not app._notifications
+        assert "Pause" in screen_lines(app)[-1]
+        await inject(app, pilot, ev.Finished(1, "max_steps", "/r", "/r/latest.pt", None))
+        await pilot.pause()
+        footer = screen_lines(app)[-1]
+        assert "Pause" not in footer and "Resume" not in footer and "Save" not in footer and "Quit" in footer
+        assert not screen.check_action("pause", ()) and not screen.check_action("save", ())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_numbers_and_footer_read_whole(size):
+    app = RnnTuiApp()
+    async with app.run_test(size=size) as pilot:
+        app.train_screen.query_one(StatsPanel).clock = lambda: 5000.0  # "0s ago", however slow this machine
+        await inject(app, pilot, started(), *[progress(12_345 + s, 4.0 - s * 0.02) for s in range(1, 30)],
+                     ev.EvalResult(12_000, 1.8612, 1.8612, True), ev.Saved(12_000, "/r/latest.pt", "latest", "autosave"),
+                     ev.StateChanged("paused"))
+        lines = screen_lines(app)
+        text = "\n".join(lines)
+        assert "\u2026" not in text and "\u258f" not in text  # no ellipsis, no cut footer entry
+        for needle in ("1.8612, step 12,000", "step 12,000, 0s ago", "12,374", "Resume"):
+            assert needle in text, text
+        assert lines[-1].rstrip().endswith("Help")

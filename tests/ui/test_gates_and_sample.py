@@ -19,13 +19,13 @@ async def test_gate_view_navigation_on_mixed_scripts(tmp_path):
         await wait_for(pilot, lambda: screen.trace is not None)
         head = lambda: str(screen.query_one("#gate-head").render())  # noqa: E731
         detail = lambda: str(screen.query_one("#gate-detail").render())  # noqa: E731
-        assert "L1/2" in head() and "i: input gate" in head() and "unit 0/15" in head()
+        assert "layer 1/2" in head() and "i: input gate" in head() and "unit 0/15" in head()
         await pilot.press("down", "down")
         assert screen.unit == 2 and "unit 2/15" in head()
         await pilot.press("right_square_bracket")
         assert screen.gate == "f" and "forget gate" in head()
         await pilot.press("l")
-        assert screen.layer_index == 1 and "L2/2" in head()
+        assert screen.layer_index == 1 and "layer 2/2" in head()
         gate_text = screen.query_one(GateText)
         assert gate_text.chars == tuple(TEXT)
         expected = float(screen.trace.layers[1]["f"][0, 2])
@@ -41,7 +41,7 @@ async def test_gate_view_navigation_on_mixed_scripts(tmp_path):
         await pilot.press("o")
         assert screen.query_one("#overview").display
         overview = plain(screen._overview())
-        assert "interesting units" in overview and "saturation of f" in overview and screen.interesting
+        assert "units that follow the text" in overview and "f saturation" in overview and screen.interesting
         await pilot.press("n")
         assert screen.unit == screen.interesting[0][0]
         await pilot.press("e")

@@ -33,7 +33,7 @@ async def test_gradflow_screen_plots_now_and_initial(tmp_path):
         await wait_for(pilot, lambda: plot.flow is not None)
         assert len(plot.flow.layers) == 2 and plot.flow.initial is not None and len(plot.flow.distance) == 100
         drawn = plot.render().plain
-        assert "distance T-t" in drawn and "log10" in drawn
+        assert "distance T-t" in drawn and "log scale" in plot.border_title
         head = str(app.screen.query_one("#gf-head").render())
         assert "RNN" in head and "distance 50" in head
 

@@ -2,7 +2,8 @@
 
 Tracing runs in a thread worker on a weights snapshot, so training never
 pauses; while training, the view re-traces from the newest snapshot every few
-seconds (and on ``r``).
+seconds (and on ``r``). It traces as many characters as the pane can show, and
+again when a resize makes the pane outgrow them.
 """
 
 from __future__ import annotations
@@ -14,44 +15,50 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from rnn_tui.ui.widgets.colour import legend, value_style
 from rnn_tui.ui.widgets.gate_text import GateText
+from rnn_tui.ui.widgets.key_bar import KeyBar
+from rnn_tui.ui.widgets.text_layout import visible_whitespace
 
 SOURCES = ("validation", "sample", "typed")
-TRACE_CHARS = 1200
+TRACE_CHARS = 1200  # at least this much, for the overview's statistics
+MAX_TRACE_CHARS = 20_000
 REFRESH_EVERY = 5.0
 
 
 class GatesScreen(Screen):
+    # Footer order is importance order; the footer drops what does not fit (all of it is in help).
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("down", "unit(1)", "Unit+"),
-        Binding("up", "unit(-1)", "Unit-"),
-        Binding("right_square_bracket", "gate(1)", "Gate+"),
-        Binding("left_square_bracket", "gate(-1)", "Gate-"),
+        Binding("down", "unit(1)", "Unit", key_display="\u2191\u2193"),
+        Binding("up", "unit(-1)", "Previous unit", show=False),
+        Binding("right_square_bracket", "gate(1)", "Gate", key_display="[]"),
+        Binding("left_square_bracket", "gate(-1)", "Previous gate", show=False),
         Binding("l", "layer(1)", "Layer"),
-        Binding("right", "move(1)", "Cursor", show=False),
-        Binding("left", "move(-1)", "Cursor", show=False),
+        Binding("right", "move(1)", "Char", key_display="\u2190\u2192"),
+        Binding("left", "move(-1)", "Previous char", show=False),
+        Binding("o", "overview", "Overview"),
+        Binding("v", "source", "Source"),
+        Binding("e", "edit", "Type"),
+        Binding("n", "interesting", "Next unit"),
         Binding("shift+right", "select(1)", "Select", show=False),
         Binding("shift+left", "select(-1)", "Select", show=False),
         Binding("home", "jump(0)", "Start", show=False),
         Binding("end", "jump(-1)", "End", show=False),
-        Binding("v", "source", "Source"),
-        Binding("e", "edit", "Type text"),
-        Binding("o", "overview", "Overview"),
         Binding("r", "retrace", "Refresh", show=False),
-        Binding("L", "layer(-1)", "Layer-", show=False),
-        Binding("n", "interesting", "Next interesting", show=False),
+        Binding("L", "layer(-1)", "Previous layer", show=False),
     ]
     DEFAULT_CSS = """
     GatesScreen #gate-head { height: 1; padding: 0 1; background: $boost; }
     GatesScreen #gate-body { height: 1fr; }
     GatesScreen GateText { border: round $primary; }
     GatesScreen #overview { width: 34; border: round $secondary; padding: 0 1; }
+    GatesScreen GateText { border-subtitle-align: right; }
     GatesScreen #overview.hidden { display: none; }
     GatesScreen #gate-detail { height: 4; padding: 0 1; }
+    GatesScreen #gate-detail, GatesScreen #gate-head { text-wrap: nowrap; text-overflow: ellipsis; }
     GatesScreen #gate-input { display: none; }
     GatesScreen #gate-input.shown { display: block; }
     """
@@ -68,6 +75,8 @@ class GatesScreen(Screen):
         self.error: str | None = None
         self.interesting: list = []
         self.interesting_pos = -1
+        self.requested_chars = 0  # how much text the last trace asked for
+        self.source_exhausted = False  # the source had less than that
 
     def compose(self) -> ComposeResult:
         yield Static("", id="gate-head")
@@ -76,18 +85,31 @@ class GatesScreen(Screen):
             yield GateText(id="gate-text")
             yield Static("", id="overview", classes="hidden")
         yield Static("", id="gate-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(GateText).focus()
-        self.retrace()
+        self.call_after_refresh(self.retrace)  # after layout: the pane's size sets how much to trace
         self.set_interval(REFRESH_EVERY, self._refresh_if_training)
 
     # ---- tracing ------------------------------------------------------------
+    def wanted_chars(self) -> int:
+        """Enough characters to fill the text pane (at most one per cell), never fewer than TRACE_CHARS."""
+        return min(MAX_TRACE_CHARS, max(TRACE_CHARS, self.query_one(GateText).capacity))
+
     def _text(self) -> str | None:
         if self.source == "typed":
             return self.typed or None
-        return self.app.gate_text(self.source, TRACE_CHARS)
+        self.requested_chars = self.wanted_chars()
+        text = self.app.gate_text(self.source, self.requested_chars)
+        self.source_exhausted = text is not None and len(text) < self.requested_chars
+        return text
+
+    def on_resize(self) -> None:
+        """A bigger pane than the trace can fill: trace more of the same source."""
+        if (self.trace is not None and self.source != "typed" and not self.source_exhausted
+                and self.wanted_chars() > self.requested_chars):
+            self.retrace()
 
     def retrace(self) -> None:
         snapshot = self.app.latest_snapshot
@@ -163,25 +185,27 @@ class GatesScreen(Screen):
         values = display_values(t, self.layer_index, gate)[:, self.unit].tolist()
         text_widget.set_data(t.chars, values, diverging)
         title = Text()
-        title.append(f"{t.cell.upper()} L{self.layer_index + 1}/{len(t.layers)} ", style="bold")
+        title.append(f"{t.cell.upper()} layer {self.layer_index + 1}/{len(t.layers)}", style="bold")
+        title.append(" \u00b7 ")
         title.append(f"{gate}: {GATE_NAMES[gate]}{' tanh(c)' if gate == 'c' else ''}", style="bold")
-        title.append(f" \u00b7 unit {self.unit}/{t.hidden_size - 1} \u00b7 {self.source} @{self.traced_step:,} ")
-        title.append_text(legend(diverging, 8))
+        title.append(f" \u00b7 unit {self.unit}/{t.hidden_size - 1}")
         head.update(title)
-        text_widget.border_title = self.error or None
+        text_widget.border_title = f"{self.source} text \u00b7 weights @ step {self.traced_step:,}"
+        text_widget.border_subtitle = legend(diverging)
         detail.update(self._detail())
         if not self.query_one("#overview").has_class("hidden"):
             self.query_one("#overview", Static).update(self._overview())
 
     def _detail(self) -> Text:
+        """Four rows: gates at the cursor, the model's next guesses, units on across a span, an error."""
         from rnn_tui.core.gates import SIGMOID_GATES, active_units, display_values
-        from rnn_tui.core.textutil import visible
 
         t = self.trace
         gt = self.query_one(GateText)
+        width = max(20, self.query_one("#gate-detail").size.width)
         pos = min(gt.cursor, len(t.chars) - 1)
-        out = Text()
-        out.append(f"{visible(repr(t.chars[pos])):>6} @ {pos}: ", style="bold")
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(f"{visible_whitespace(t.chars[pos])!r} @ {pos:,}: ", style="bold")
         for gate in t.gates:
             value = float(display_values(t, self.layer_index, gate)[pos, self.unit])
             out.append(f"{gate}=", style="dim")
@@ -189,24 +213,36 @@ class GatesScreen(Screen):
             out.append(" ")
         out.append("\nnext: ", style="dim")
         for ch, p in t.top[pos]:
-            out.append(visible(repr(ch)[1:-1]) or " ", style="bold")
+            out.append(visible_whitespace(ch), style="bold")
             out.append(f" {p:.0%}  ")
         lo, hi = gt.span
+        out.append("\n")
         if hi - lo > 1:
-            units = active_units(t, self.layer_index, self.gate, lo, hi, limit=6)
-            out.append(f"\non across {hi - lo} chars: ", style="dim")
-            out.append("  ".join(f"u{u} (min {v:+.2f})" for u, v in units))
+            units = active_units(t, self.layer_index, self.gate, lo, hi, limit=12)
+            line = Text(f"on across {hi - lo} chars:", style="dim")
+            for u, v in units:
+                item = f"  u{u} (min {v:+.2f})"
+                if line.cell_len + len(item) > width:
+                    break
+                line.append(item)
+            out.append_text(line)
+        else:
+            out.append("shift+\u2190/\u2192 selects a span: the units on across it", style="dim")
+        if self.error:
+            out.append("\n")
+            out.append(self.error, style="bold red")
         return out
 
     def _overview(self) -> Table:
-        from rnn_tui.core.gates import interesting_units, saturation
+        from rnn_tui.core.gates import SIGMOID_GATES, interesting_units, saturation
 
         t = self.trace
         left, right = saturation(t, self.layer_index, self.gate)
+        low, high = ("0.1", "0.9") if self.gate in SIGMOID_GATES else ("-0.8", "0.8")
         table = Table.grid(padding=(0, 1))
-        table.add_column(no_wrap=True)
-        table.add_row(Text(f"saturation of {self.gate}, {t.hidden_size} units", style="bold"))
-        table.add_row(Text("fraction of chars: left (<0.1) | right (>0.9)", style="dim"))
+        table.add_column(no_wrap=True, overflow="ellipsis")
+        table.add_row(Text(f"{self.gate} saturation, {t.hidden_size} units", style="bold"))
+        table.add_row(Text("units by share of chars", style="dim"))
         bins = 10
         hist_l = [0] * bins
         hist_r = [0] * bins
@@ -216,18 +252,18 @@ class GatesScreen(Screen):
             hist_r[min(bins - 1, int(v * bins))] += 1
         peak = max(max(hist_l), max(hist_r), 1)
         blocks = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
-        row_l = "".join(blocks[round(h / peak * 8)] for h in hist_l)
-        row_r = "".join(blocks[round(h / peak * 8)] for h in hist_r)
-        table.add_row(Text(f"left  0{row_l}1"))
-        table.add_row(Text(f"right 0{row_r}1"))
-        always_left = int((left > 0.9).sum())
-        always_right = int((right > 0.9).sum())
-        table.add_row(Text(f"{always_left} units mostly left, {always_right} mostly right", style="dim"))
-        table.add_row(Text("interesting units (n: next)", style="bold"))
+        pad = max(len(low), len(high)) + 2
+        for label, hist in ((f"< {low}", hist_l), (f"> {high}", hist_r)):
+            bar = "".join(blocks[round(h / peak * 8)] for h in hist)
+            table.add_row(Text(f"{label:<{pad}} 0{bar}1"))
+        table.add_row(Text(f"mostly < {low}: {int((left > 0.9).sum())} units", style="dim"))
+        table.add_row(Text(f"mostly > {high}: {int((right > 0.9).sum())} units", style="dim"))
+        table.add_row(Text("units that follow the text", style="bold"))
         self.interesting = interesting_units(t, self.layer_index, self.gate, limit=8)
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
             table.add_row(Text(f"{marker}u{unit:<4} {corr:+.2f} {feature}"))
+        table.add_row(Text("n: next of these", style="dim"))
         return table
 
     # ---- actions ----------------------------------------------------------------
@@ -273,6 +309,10 @@ class GatesScreen(Screen):
     def _move(self, gt: GateText, delta: int) -> None:
         if gt.chars:
             gt.cursor = max(0, min(len(gt.chars) - 1, gt.cursor + delta))
+            self.query_one("#gate-detail", Static).update(self._detail())
+
+    def on_gate_text_cursor_moved(self, message: GateText.CursorMoved) -> None:
+        if self.trace:
             self.query_one("#gate-detail", Static).update(self._detail())
 
     def action_source(self) -> None:

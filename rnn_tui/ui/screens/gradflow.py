@@ -14,12 +14,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.plot import Series, render_plot
 
 LAYER_STYLES = ("bold cyan", "bold magenta", "bold green", "bold yellow")
-EXPLAIN = ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state t steps "
+EXPLAIN = ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state T-t steps "
            "earlier (log scale). Bright: now; grey: at initialisation. Gates keep it from vanishing.")
 
 
@@ -29,6 +30,7 @@ class GradFlowPlot(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.flow = None
+        self.border_title = "||dL_T/dh_t|| against distance T-t, log scale"
 
     def render(self):
         if self.flow is None:
@@ -38,11 +40,13 @@ class GradFlowPlot(Static):
             series.append(Series(_log_points(row), "grey42"))
         for k, row in enumerate(self.flow.layers):
             series.append(Series(_log_points(row), LAYER_STYLES[k % len(LAYER_STYLES)]))
-        text = render_plot(series, self.size.width, self.size.height - 1, x_label="distance T-t")
-        text.append("\nlog10 ||dL_T/dh_t||:", style="dim")
+        text = render_plot(series, self.content_size.width, self.content_size.height - 1, x_label="distance T-t",
+                           log_y=True, x_range=(0, len(self.flow.distance) - 1))
+        text.append("\n")
         for k in range(len(self.flow.layers)):
-            text.append(f"  \u2500\u2500 layer {k + 1}", style=LAYER_STYLES[k % len(LAYER_STYLES)])
-        text.append("  \u2500\u2500 at initialisation", style="grey42")
+            text.append(f"\u2500\u2500 layer {k + 1}  ", style=LAYER_STYLES[k % len(LAYER_STYLES)])
+        if self.flow.initial:
+            text.append("\u2500\u2500 at initialisation", style="grey42")
         return text
 
 
@@ -53,19 +57,28 @@ def _log_points(row):
 class GradFlowScreen(Screen):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "remeasure", "Remeasure")]
     DEFAULT_CSS = """
-    GradFlowScreen #gf-head { height: 1; background: $boost; padding: 0 1; }
+    GradFlowScreen #gf-head { height: auto; background: $boost; padding: 0 1; }
     GradFlowScreen #gf-table { height: auto; padding: 0 1; }
     """
     LENGTH = 100
+
+    def __init__(self, flow=None, step: int = 0) -> None:
+        """``flow`` shows a measured flow as it is (a test, or a flow measured elsewhere)."""
+        super().__init__()
+        self.given = flow, step
 
     def compose(self) -> ComposeResult:
         yield Static("", id="gf-head")
         yield GradFlowPlot(id="gf-plot")
         yield Static(Text(EXPLAIN, style="dim"), id="gf-table")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.action_remeasure()
+        flow, step = self.given
+        if flow is not None:
+            self._show(flow, summary(flow, step))
+        else:
+            self.action_remeasure()
 
     def action_back(self) -> None:
         self.app.pop_screen_or_exit()
@@ -83,24 +96,29 @@ class GradFlowScreen(Screen):
     def _measure(self, snapshot, text: str) -> None:
         import torch
 
-        from rnn_tui.core.gradflow import decay, gradient_flow_for
-
+        from rnn_tui.core.gradflow import gradient_flow_for
         from rnn_tui.core.priority import lower_thread_priority
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         index = {ch: i for i, ch in enumerate(snapshot.vocab)}
         ids = torch.tensor([index[ch] for ch in text if ch in index])
         flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, ids)
-        far = min(50, len(flow.distance) - 1)
-        summary = (f"{flow.cell.upper()} at step {snapshot.step:,}: gradient left at distance {far}, layer 1: "
-                   f"{decay(flow, far):.1e} of distance 0 (at init {_initial_decay(flow, far):.1e})")
-        self.app.call_from_thread(self._show, flow, summary)
+        self.app.call_from_thread(self._show, flow, summary(flow, snapshot.step))
 
     def _show(self, flow, summary: str) -> None:
         plot = self.query_one(GradFlowPlot)
         plot.flow = flow
         plot.refresh()
         self.query_one("#gf-head", Static).update(Text(summary))
+
+
+def summary(flow, step: int) -> str:
+    from rnn_tui.core.gradflow import decay
+
+    far = min(50, len(flow.distance) - 1)
+    at_init = f" (at init {_initial_decay(flow, far):.1e})" if flow.initial else ""
+    return (f"{flow.cell.upper()} at step {step:,}: layer 1 keeps {decay(flow, far):.1e} of its gradient "
+            f"at distance {far}{at_init}")
 
 
 def _initial_decay(flow, distance: int) -> float:

@@ -3,6 +3,9 @@
 Generation runs in its own thread worker and posts characters in batches
 (every ~50 ms), so the screen redraws a few times a second, never per char,
 and training (if any) never pauses.
+
+The prime, settings and text are kept per app (``kept_state``), so leaving the
+screen and coming back finds them as they were.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import weakref
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -18,11 +23,22 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Input, Label, Static
+from textual.widgets import Checkbox, Input, Label, Static
 
+from rnn_tui.ui.widgets.colour import legend
+from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.sample_output import SampleOutput
+from rnn_tui.ui.widgets.text_layout import visible_whitespace
 
 BATCH_SECONDS = 0.05
+FIELDS = ("prime", "length", "temperature", "top_k", "top_p", "seed")
+
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def kept_state(app) -> dict:
+    """What the sampling screen leaves behind in this app: field values, the text, the view."""
+    return _KEPT.setdefault(app, {})
 
 
 class SampleScreen(Screen):
@@ -33,14 +49,23 @@ class SampleScreen(Screen):
         Binding("ctrl+r", "reseed", "New seed"),
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+t", "confidence", "Confidence"),
-        Binding("ctrl+left", "cursor(-1)", "Cursor", show=False, priority=True),
-        Binding("ctrl+right", "cursor(1)", "Cursor", show=False, priority=True),
+        Binding("ctrl+left", "cursor(-1)", "Inspect", show=False, priority=True),
+        Binding("ctrl+right", "cursor(1)", "Inspect", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Scroll up", show=False),
+        Binding("pagedown", "page(1)", "Scroll down", show=False),
+        Binding("ctrl+home", "edge(0)", "Output start", show=False),
+        Binding("ctrl+end", "edge(1)", "Output end", show=False),
     ]
     DEFAULT_CSS = """
-    SampleScreen #settings { height: 3; }
-    SampleScreen #settings Input { width: 1fr; }
-    SampleScreen #settings Label { padding: 1 0 0 1; }
-    SampleScreen #prime { margin: 0 0; }
+    SampleScreen .field-row { height: 1; margin: 0 1; }
+    SampleScreen .field-row Label { padding: 0 1 0 0; }
+    SampleScreen .field-row Input { margin-right: 2; }
+    SampleScreen #prime { width: 1fr; }
+    SampleScreen #length { width: 9; margin-right: 0; }
+    SampleScreen #temperature { width: 6; }
+    SampleScreen #top_k, SampleScreen #top_p { width: 6; }
+    SampleScreen #seed { width: 10; }
+    SampleScreen #greedy, SampleScreen #greedy:focus { border: none; padding: 0; height: 1; }
     SampleScreen SampleOutput { border: round $primary; }
     SampleScreen #sample-info { height: 2; padding: 0 1; }
     """
@@ -57,32 +82,82 @@ class SampleScreen(Screen):
         self.run_id = 0
         self.running = False
         self.last_settings: dict | None = None
+        self._restored = False  # nothing is remembered before the kept state is back on screen
 
     def compose(self) -> ComposeResult:
         s = self.initial
-        yield Input(value=s.get("prime", ""), placeholder="prime text (Enter generates)", id="prime")
-        with Horizontal(id="settings"):
-            yield Label("temp")
-            yield Input(str(s.get("temperature", 0.8)), id="temperature")
+        fields = kept_state(self.app).get("fields") or {
+            "prime": s.get("prime", ""),
+            "length": str(s.get("length", 500)),
+            "temperature": str(s.get("temperature", 0.8)),
+            "top_k": "" if s.get("top_k") is None else str(s["top_k"]),
+            "top_p": "" if s.get("top_p") is None else str(s["top_p"]),
+            "seed": str(s.get("seed", 1)),
+            "greedy": bool(s.get("greedy", False)),
+        }
+        with Horizontal(classes="field-row"):
+            yield Label("prime")
+            yield Input(fields["prime"], placeholder="text to start from (Enter generates)", id="prime", compact=True)
+            yield Label("length")
+            yield Input(fields["length"], id="length", compact=True)
+        with Horizontal(classes="field-row"):
+            yield Label("temperature")
+            yield Input(fields["temperature"], id="temperature", compact=True)
             yield Label("top-k")
-            yield Input("" if s.get("top_k") is None else str(s["top_k"]), placeholder="off", id="top_k")
+            yield Input(fields["top_k"], placeholder="off", id="top_k", compact=True)
             yield Label("top-p")
-            yield Input("" if s.get("top_p") is None else str(s["top_p"]), placeholder="off", id="top_p")
-            yield Label("len")
-            yield Input(str(s.get("length", 500)), id="length")
+            yield Input(fields["top_p"], placeholder="off", id="top_p", compact=True)
             yield Label("seed")
-            yield Input(str(s.get("seed", 1)), id="seed")
-            yield Checkbox("greedy", bool(s.get("greedy", False)), id="greedy")
+            yield Input(fields["seed"], placeholder="none", id="seed", compact=True)
+            yield Checkbox("greedy", fields["greedy"], id="greedy", compact=True)
         yield SampleOutput(id="output")
         yield Static("", id="sample-info")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
+        kept = kept_state(self.app)
+        output = self.query_one(SampleOutput)
+        output.border_title = self._weights_label()
+        if kept.get("prime_text") is not None:
+            output.reset(kept["prime_text"], kept.get("tokens", ()))
+            output.confidence = kept.get("confidence", False)
+            self.last_settings = kept.get("last_settings")
+            self._show_legend()
+            self.info(kept.get("info") or "")
+        else:
+            self.info("type a prime and press Enter; Esc stops; ctrl+o continues; ctrl+r new seed; F1 help")
         self.query_one("#prime", Input).focus()
-        self.info("type a prime and press Enter; Esc stops; ctrl+o continues; ctrl+r new seed; ctrl+s saves")
+        self._restored = True
+
+    def _weights_label(self) -> str:
+        """Which weights this screen samples from: the run and its step."""
+        snapshot = self.app.latest_snapshot
+        started = getattr(self.app, "started", None)
+        run_dir = getattr(self.app, "run_dir", None)
+        name = started.run_name if started is not None else (Path(run_dir).name if run_dir else None)
+        step = f"step {snapshot.step:,}" if snapshot is not None else "no weights yet"
+        return f"{name} @ {step}" if name else step
 
     def info(self, message: str, style: str = "") -> None:
         self.query_one("#sample-info", Static).update(Text(message, style=style))
+        kept_state(self.app)["info"] = message
+
+    # ---- what is kept between visits -----------------------------------------
+    def _remember(self) -> None:
+        if not self._restored:
+            return
+        kept = kept_state(self.app)
+        fields = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        fields["greedy"] = self.query_one("#greedy", Checkbox).value
+        output = self.query_one(SampleOutput)
+        kept.update(fields=fields, prime_text=output.prime, tokens=output.tokens,
+                    confidence=output.confidence, last_settings=self.last_settings)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._remember()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self._remember()
 
     # ---- settings -----------------------------------------------------------
     def read_settings(self, prime: str | None = None) -> dict | None:
@@ -100,9 +175,10 @@ class SampleScreen(Screen):
                 raise UserError(f"{name.replace('_', '-')}: {text!r} is not a number") from None
 
         try:
+            temperature = value("temperature", float)
             settings = dict(
                 prime=self.query_one("#prime", Input).value if prime is None else prime,
-                temperature=value("temperature", float) if value("temperature", float) is not None else 0.8,
+                temperature=0.8 if temperature is None else temperature,
                 top_k=value("top_k", int), top_p=value("top_p", float),
                 length=value("length", int) or 500, seed=value("seed", int),
                 greedy=self.query_one("#greedy", Checkbox).value,
@@ -143,6 +219,8 @@ class SampleScreen(Screen):
         self.run_id += 1
         self.running = True
         self.last_settings = record
+        self.query_one(SampleOutput).border_title = self._weights_label()
+        self._remember()
         self.info(message)
         self._generate(snapshot, settings, self.run_id, self.stop_flag)
 
@@ -151,9 +229,8 @@ class SampleScreen(Screen):
         from rnn_tui.core.config import SampleConfig
         from rnn_tui.core.corpus import Vocab
         from rnn_tui.core.model import build_from_weights
-        from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
-
         from rnn_tui.core.priority import lower_thread_priority
+        from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
@@ -178,13 +255,15 @@ class SampleScreen(Screen):
         output.extend(message.tokens)
         if message.done:
             self.running = False
-            self.info(f"{len(output.tokens):,} characters; ctrl+o continue, ctrl+r new seed, ctrl+s save, "
-                      f"ctrl+t confidence, ctrl+\u2190/\u2192 inspect")
+            self._remember()
+            self.info(f"{len(output.tokens):,} characters \u00b7 ctrl+o continue \u00b7 ctrl+\u2190/\u2192 inspect "
+                      f"\u00b7 pgup/pgdn scroll \u00b7 F1 help")
 
     def action_stop_or_back(self) -> None:
         if self.running:
             self.stop_flag.set()
             self.running = False
+            self._remember()
             self.info("stopped; ctrl+o continues from here")
             return
         self.app.pop_screen_or_exit()
@@ -202,6 +281,8 @@ class SampleScreen(Screen):
         seed = (settings["seed"] or 0) + len(output.tokens)
         settings = dict(settings, seed=seed)
         record = dict(settings, prime=self.query_one("#prime", Input).value, step=snapshot.step, continued=True)
+        output.following = True
+        output.scroll_end(animate=False, x_axis=False)
         self._start(snapshot, settings, record, "continuing\u2026 (Esc stops)")
 
     def action_reseed(self) -> None:
@@ -215,17 +296,34 @@ class SampleScreen(Screen):
     def action_confidence(self) -> None:
         output = self.query_one(SampleOutput)
         output.confidence = not output.confidence
+        self._show_legend()
+        self._remember()
+
+    def _show_legend(self) -> None:
+        output = self.query_one(SampleOutput)
+        output.border_subtitle = legend(False, "p(char) 0 ", " 1") if output.confidence else None
+
+    def action_page(self, delta: int) -> None:
+        output = self.query_one(SampleOutput)
+        output.action_page_down() if delta > 0 else output.action_page_up()
+
+    def action_edge(self, where: int) -> None:
+        output = self.query_one(SampleOutput)
+        if where:
+            output.scroll_end(animate=False)
+        else:
+            output.scroll_home(animate=False)
 
     def action_cursor(self, delta: int) -> None:
         output = self.query_one(SampleOutput)
         if not output.tokens:
             return
-        output.cursor = max(0, min(len(output.tokens) - 1, (output.cursor if output.cursor >= 0 else len(output.tokens)) + delta))
+        start = output.cursor if output.cursor >= 0 else len(output.tokens)
+        output.cursor = max(0, min(len(output.tokens) - 1, start + delta))
         token = output.tokens[output.cursor]
-        from rnn_tui.core.textutil import visible
-
-        alternatives = "  ".join(f"{visible(repr(ch)[1:-1]) or ' '} {p:.0%}" for ch, p in token.top)
-        self.info(f"char {output.cursor}: {visible(repr(token.char))} p={token.prob:.2f}   model's top 5: {alternatives}")
+        alternatives = "  ".join(f"{visible_whitespace(ch)} {p:.0%}" for ch, p in token.top)
+        self.info(f"char {output.cursor:,}: {visible_whitespace(token.char)} p={token.prob:.2f} \u00b7 "
+                  f"model's top 5: {alternatives}")
 
     def action_save(self) -> None:
         path = self.app.sample_save_dir()
@@ -233,8 +331,18 @@ class SampleScreen(Screen):
         if path is None or not output.tokens:
             self.info("nothing to save yet" if path else "no run folder to save into", "bold yellow")
             return
+        path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         name = time.strftime("sample-%Y%m%d-%H%M%S")
         (path / f"{name}.txt").write_text(output.text, encoding="utf-8")
         (path / f"{name}.json").write_text(json.dumps(self.last_settings or {}, indent=2, ensure_ascii=False), encoding="utf-8")
-        self.info(f"saved {path / (name + '.txt')} (settings in {name}.json)", "green")
+        self.info(f"saved {short_path(path / (name + '.txt'))} (settings in {name}.json)", "green")
+
+
+def short_path(path: Path) -> str:
+    """A saved file as the user finds it: inside its run folder (``RUN/samples/x.txt``), else with ``~``."""
+    from rnn_tui.core.textutil import home_relative
+
+    if path.parent.name == "samples":
+        return str(Path(path.parent.parent.name) / "samples" / path.name)
+    return home_relative(str(path))

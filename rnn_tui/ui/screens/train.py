@@ -1,13 +1,24 @@
-"""The dashboard: loss chart, stats, live sample and a status line."""
+"""The dashboard: loss chart, stats, live sample and a status line.
+
+``handle(event)`` turns each trainer event into widget attributes; the app only
+routes events here. A resumed run's history is read from its metrics.jsonl in a
+thread worker, so the screen never waits on the disk.
+"""
 
 from __future__ import annotations
 
+import math
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from rnn_tui.core import events as ev
+from rnn_tui.core.textutil import home_relative
+from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.stats import StatsPanel
@@ -17,6 +28,7 @@ TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5)
 
 
 class TrainScreen(Screen):
+    # Footer order is importance order; what does not fit is in help and the palette.
     BINDINGS = [
         Binding("space", "pause", "Pause"),
         Binding("space", "resume", "Resume"),
@@ -25,16 +37,22 @@ class TrainScreen(Screen):
         Binding("i", "app.sample", "Sample"),
         Binding("f", "app.gradflow", "Grad flow"),
         Binding("c", "app.compare", "Compare", show=False),
-        Binding("t", "temperature(1)", "Temp+"),
+        Binding("t", "temperature(1)", "Temp+", show=False),
         Binding("T", "temperature(-1)", "Temp-", show=False),
         Binding("r", "toggle_raw", "Raw curve", show=False),
         Binding("b", "toggle_bits", "Bits/nats", show=False),
     ]
+    MIN_SIZE = (60, 15)
 
     def __init__(self) -> None:
         super().__init__()
-        self.paused = False
+        self.state = "starting"
         self.temperature = 0.8
+        self.run_dir: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.state == "paused"
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -43,54 +61,167 @@ class TrainScreen(Screen):
         yield SampleLog(id="sample")
         yield Static("terminal too small: enlarge it to at least 60x15", id="too-small")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#sample").border_title = "sample"
-
-    MIN_SIZE = (60, 15)
 
     def on_resize(self, event) -> None:
         small = event.size.width < self.MIN_SIZE[0] or event.size.height < self.MIN_SIZE[1]
         self.set_class(small, "too-small")
 
+    # ---- events ---------------------------------------------------------------
+    def say(self, message: str, level: str = "info") -> None:
+        self.query_one(StatusLine).say(message, level)
+
+    def handle(self, event, model_of: str | None = None) -> None:
+        """Show one trainer event. ``model_of`` names the compared model ("model 2 of 3: gru")."""
+        chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
+        if isinstance(event, ev.Progress):
+            chart.add_losses(event.losses)
+            stats.progress = event
+            stats.train_loss = chart.latest_smoothed
+        elif isinstance(event, ev.EvalResult):
+            chart.add_val(event.step, event.val_loss)
+            stats.last_val, stats.best_val = event.val_loss, event.best_val_loss
+            if event.is_best:
+                stats.best_step = event.step
+            self.say(f"step {event.step:,}: validation loss {event.val_loss:.4f}" + (" (best)" if event.is_best else ""))
+        elif isinstance(event, ev.Sample):
+            self.query_one(SampleLog).show(event.step, event.text, event.temperature)
+        elif isinstance(event, ev.Saved):
+            stats.saved(event.step)
+            if event.reason != "best":
+                self.say(f"saved {event.kind}.pt at step {event.step:,} ({event.reason})", "ok")
+        elif isinstance(event, ev.Notice):
+            self.say(event.message, event.level)
+        elif isinstance(event, ev.StateChanged):
+            self._set_state(event.state)
+            if event.state in ("paused", "running"):
+                self.say("paused: space resumes" if event.state == "paused" else "training resumed")
+        elif isinstance(event, ev.Started):
+            chart.clear()
+            stats.reset()
+            stats.started, stats.model_of = event, model_of
+            self.run_dir = event.run_dir
+            self._set_state("running")
+            lead = f"{model_of} \u00b7 " if model_of else ""
+            self.say(f"{lead}training {event.run_name} on {event.device_name} ({event.precision}); "
+                     f"run folder {home_relative(event.run_dir)}")
+            if event.start_step > 0:
+                self._load_history(event.run_dir, event.start_step)
+        elif isinstance(event, ev.Finished):
+            self._set_state("finished")
+            self.say(f"finished at step {event.step:,} ({event.reason}); saved {home_relative(event.checkpoint or '-')}", "ok")
+        elif isinstance(event, ev.Failed):
+            self._set_state("failed")
+            where = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
+            log = f"; log {event.log_path}" if event.log_path else ""
+            self.say(f"training stopped: {event.message}{where}{log}", "error")
+        stats.redraw()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.query_one(StatsPanel).state = state
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _load_history(self, run_dir: str, start_step: int) -> None:
+        from pathlib import Path
+
+        from rnn_tui.core.runs import Run
+
+        run = Run(Path(run_dir))
+        try:
+            rows = [r for r in run.read_metrics() if isinstance(r, dict) and _number(r.get("step")) is not None]
+        except (OSError, ValueError) as exc:
+            self.app.call_from_thread(self.say, f"could not read the run's history from metrics.jsonl ({exc})", "warning")
+            return
+        rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
+        train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
+        val = [(r["step"], float(r["val_loss"])) for r in rows if _number(r.get("val_loss")) is not None]
+        try:
+            saved_at = run.checkpoint("latest").stat().st_mtime
+        except OSError:
+            saved_at = None
+        self.app.call_from_thread(self._history_loaded, run_dir, start_step, train, val, saved_at)
+
+    def _history_loaded(self, run_dir: str, start_step: int, train, val, saved_at) -> None:
+        if run_dir != self.run_dir:
+            return  # another run started meanwhile
+        chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
+        chart.add_history(train, val)
+        stats.train_loss = chart.latest_smoothed
+        if val:
+            best_step, best = min(val, key=lambda p: p[1])
+            if stats.last_val is None:
+                stats.last_val = val[-1][1]
+            if stats.best_val is None:
+                stats.best_val, stats.best_step = best, best_step
+            elif stats.best_step is None and abs(stats.best_val - best) < 1e-9:
+                stats.best_step = best_step
+        if stats.saved_step is None:
+            stats.saved(start_step, saved_at)
+        stats.redraw()
+        self.say(f"resumed at step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
+                 f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl")
+
+    # ---- keys -----------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "pause":
-            return not self.paused
+            return self.state == "running"
         if action == "resume":
-            return self.paused
+            return self.state == "paused"
+        if action == "save":
+            return self.state in ("running", "paused")
         return True
 
     def set_paused(self, paused: bool) -> None:
-        self.paused = paused
-        self.refresh_bindings()
+        self._set_state("paused" if paused else "running")
 
     def action_toggle_pause(self) -> None:
-        if self.paused:
+        if self.state == "paused":
             self.action_resume()
-        else:
+        elif self.state == "running":
             self.action_pause()
+        else:
+            self.say(f"training has {self.state}: nothing to pause")
 
     def action_pause(self) -> None:
         self.app.pause_training()
+        self.say("pausing at the next step\u2026")
 
     def action_resume(self) -> None:
         self.app.resume_training()
 
     def action_save(self) -> None:
         self.app.save_training()
+        self.say("saving latest.pt at the next step\u2026")
 
     def action_temperature(self, direction: int) -> None:
         index = min(range(len(TEMPERATURES)), key=lambda i: abs(TEMPERATURES[i] - self.temperature))
         index = max(0, min(len(TEMPERATURES) - 1, index + direction))
         self.temperature = TEMPERATURES[index]
         self.app.set_sample_temperature(self.temperature)
-        self.query_one(StatusLine).say(f"live-sample temperature {self.temperature:g} (from the next sample)")
+        self.say(f"live-sample temperature {self.temperature:g} (from the next sample)")
 
     def action_toggle_raw(self) -> None:
         chart = self.query_one(LossChart)
         chart.show_raw = not chart.show_raw
+        self.say("raw curve shown (faint grey under the smoothed line)" if chart.show_raw else "raw curve hidden: smoothed line only")
 
     def action_toggle_bits(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.bits = not chart.bits
+        chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
+        chart.bits = stats.bits = not chart.bits
+        stats.redraw()
+        self.say("losses in bits per character (nats / ln 2)" if chart.bits else "losses in nats per character")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _number(value) -> float | None:
+    """A finite number from a metrics row, or None (a damaged row is skipped, not fatal)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None

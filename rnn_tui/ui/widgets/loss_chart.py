@@ -11,6 +11,24 @@ from rnn_tui.ui.widgets.plot import Series, render_plot
 
 MAX_POINTS = 4096  # older history is averaged in pairs beyond this
 NATS_TO_BITS = 1 / math.log(2)
+WINDOW_FRACTION = 0.02  # the smoothing window: this share of the steps shown, under one column of the chart
+
+
+def windowed_mean(points, window: float) -> list[tuple[float, float]]:
+    """Each point replaced by the mean of the points in the ``window`` steps up to it.
+
+    A trailing mean over a window that grows with the history lags by half a window,
+    less than a column of the chart, where an exponential average of a falling loss
+    lags by its whole time constant. The first points stand for themselves.
+    """
+    out, total, start = [], 0.0, 0
+    for end, (step, value) in enumerate(points):
+        total += value
+        while points[start][0] <= step - window:
+            total -= points[start][1]
+            start += 1
+        out.append((step, total / (end - start + 1)))
+    return out
 
 
 class LossChart(Widget):
@@ -25,30 +43,52 @@ class LossChart(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.train: list[tuple[float, float]] = []
-        self.smooth: list[tuple[float, float]] = []
         self.val: list[tuple[float, float]] = []
-        self._ema = 0.0
-        self._ema_weight = 0.0
+        self._smooth: list[tuple[float, float]] | None = None
+
+    @property
+    def unit(self) -> str:
+        return "bits" if self.bits else "nats"
+
+    @property
+    def scale(self) -> float:
+        return NATS_TO_BITS if self.bits else 1.0
+
+    @property
+    def smooth(self) -> list[tuple[float, float]]:
+        if self._smooth is None:
+            span = self.train[-1][0] - self.train[0][0] if self.train else 0
+            self._smooth = windowed_mean(self.train, max(1.0, span * WINDOW_FRACTION))
+        return self._smooth
+
+    @property
+    def latest_smoothed(self) -> float | None:
+        return self.smooth[-1][1] if self.train else None
 
     def clear(self) -> None:
-        self.train, self.smooth, self.val = [], [], []
-        self._ema = self._ema_weight = 0.0
+        self.train, self.val, self._smooth = [], [], None
+        self.refresh()
+
+    def add_history(self, train, val) -> None:
+        """Points logged before this session (a resumed run), placed ahead of the live ones."""
+        first = self.train[0][0] if self.train else math.inf
+        older = [(s, v) for s, v in train if s < first and math.isfinite(v)]
+        self.train = older + self.train
+        first_val = self.val[0][0] if self.val else math.inf
+        self.val = [(s, v) for s, v in val if s < first_val and math.isfinite(v)] + self.val
+        self._compact()
         self.refresh()
 
     def add_losses(self, losses) -> None:
-        for step, loss in losses:
-            if not math.isfinite(loss):
-                continue
-            # debiased EMA: no lag from a zero start
-            self._ema = 0.9 * self._ema + 0.1 * loss
-            self._ema_weight = 0.9 * self._ema_weight + 0.1
-            self.train.append((step, loss))
-            self.smooth.append((step, self._ema / self._ema_weight))
-        if len(self.train) > MAX_POINTS:
-            self.train = _halve(self.train)
-            self.smooth = _halve(self.smooth)
+        self.train.extend((step, loss) for step, loss in losses if math.isfinite(loss))
+        self._compact()
         if losses:
             self.refresh()
+
+    def _compact(self) -> None:
+        while len(self.train) > MAX_POINTS:
+            self.train = _halve(self.train)
+        self._smooth = None
 
     def add_val(self, step: int, loss: float) -> None:
         if math.isfinite(loss):
@@ -56,21 +96,20 @@ class LossChart(Widget):
             self.refresh()
 
     def render(self):
-        k = NATS_TO_BITS if self.bits else 1.0
-        scale = lambda pts: tuple((s, v * k) for s, v in pts)  # noqa: E731
+        k = self.scale
+        scale = lambda pts: tuple((s, v * k) for s, v in pts)
         series = []
         if self.show_raw:
             series.append(Series(scale(self.train), "grey42"))
         series.append(Series(scale(self.smooth), "bold cyan"))
         series.append(Series(scale(self.val), "bold yellow", marker="\u25cf"))
-        return render_plot(series, self.size.width, self.size.height, x_label="step")
+        return render_plot(series, self.content_size.width, self.content_size.height, x_label="step")
 
     def on_mount(self) -> None:
         self._title()
 
     def _title(self) -> None:
-        unit = "bits/char" if self.bits else "nats/char"
-        self.border_title = f"loss, {unit}: \u2500 train  \u25cf val"
+        self.border_title = f"loss, {self.unit}/char: \u2500 train  \u25cf val"
 
     def watch_show_raw(self) -> None:
         self.refresh()
@@ -81,4 +120,6 @@ class LossChart(Widget):
 
 
 def _halve(points):
-    return [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(points[::2], points[1::2])]
+    """Pairs averaged; an odd last point is kept as it is."""
+    out = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(points[::2], points[1::2])]
+    return out + points[len(points) - len(points) % 2:]

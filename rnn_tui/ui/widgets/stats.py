@@ -1,12 +1,21 @@
-"""The stats panel: what is training, where, how fast, and how well."""
+"""The stats panel: what is training, where, how fast, and how well.
+
+Rows have a priority: when the panel is short (80x24) the least useful rows
+(params, precision) are left out rather than the numbers below them cut off,
+and a value too wide for its column wraps instead of ending in an ellipsis.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
+
+NATS_TO_BITS = 1 / math.log(2)
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -18,6 +27,14 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def fmt_ago(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def fmt_count(n: float) -> str:
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= size:
@@ -27,51 +44,110 @@ def fmt_count(n: float) -> str:
 
 class StatsPanel(Static):
     DEFAULT_CSS = """
-    StatsPanel { width: 32; height: auto; padding: 0 1; }
+    StatsPanel { width: 34; height: auto; padding: 0 1; }
     """
+    LABEL_WIDTH = 9
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
+        self.clock = time.time  # wall clock, so a checkpoint's mtime and a live save compare; tests freeze it
+        self.model_of: str | None = None  # "model 2 of 3: gru" in compare mode
+        self.bits = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous run (compare mode trains several in turn)."""
         self.started = None
         self.progress = None
+        self.train_loss: float | None = None
         self.last_val: float | None = None
         self.best_val: float | None = None
-        self.last_save: float | None = None
+        self.best_step: int | None = None
+        self.saved_step: int | None = None
+        self.saved_at: float | None = None
         self.state = "starting"
 
+    def saved(self, step: int, at: float | None = None) -> None:
+        self.saved_step = step
+        self.saved_at = self.clock() if at is None else at
+
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.redraw)  # keeps "since save" ticking even while paused
+        self.set_interval(1.0, self.redraw)  # keeps "saved 5s ago" ticking even while paused
+
+    def on_resize(self) -> None:
+        self.redraw()
 
     def redraw(self) -> None:
+        title = f"{self.model_of} \u00b7 {self.state}" if self.model_of else f"training \u00b7 {self.state}"
+        self.border_title = title
         self.update(self.table())
 
-    def table(self) -> Table:
-        self.border_title = f"training \u00b7 {self.state}"
-        t = Table.grid(padding=(0, 1))
-        t.add_column(style="dim", no_wrap=True, min_width=8)
-        t.add_column(no_wrap=True, overflow="ellipsis")
+    def loss(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value * (NATS_TO_BITS if self.bits else 1.0):.4f} {'bits' if self.bits else 'nats'}"
+
+    def rows(self) -> list[tuple[int, str, str | Text]]:
+        """(priority, label, value) in display order; priority 0 is never left out."""
+        rows: list[tuple[int, str, str | Text]] = []
         s, p = self.started, self.progress
         if s is not None:
             c = s.config
-            t.add_row("model", Text(f"{c['cell'].upper()} {c['layers']}x{c['hidden_size']}"))
-            t.add_row("params", fmt_count(s.parameters))
-            t.add_row("device", Text(f"{s.device_name}"))
-            t.add_row("precision", s.precision)
+            rows.append((0, "model", Text(f"{c['cell'].upper()} {c['layers']}x{c['hidden_size']}")))
+            rows.append((5, "params", fmt_count(s.parameters)))
+            rows.append((3, "device", Text(s.device_name)))
+            rows.append((5, "precision", s.precision))
         if p is not None and p.memory:
             used, total = p.memory
-            t.add_row("gpu mem", f"{used / 2**30:.1f}/{total / 2**30:.0f} GiB")
+            rows.append((4, "gpu mem", f"{used / 2**30:.1f}/{total / 2**30:.0f} GiB"))
+        live = self.state in ("running", "paused")
         if p is not None:
-            t.add_row("step", f"{p.step:,}")
-            t.add_row("epoch", f"{p.epoch} ({p.epoch_fraction:.0%})")
-            t.add_row("chars/s", fmt_count(p.chars_per_sec) if self.state == "running" else "-")
-            t.add_row("ETA", fmt_duration(p.eta) if p.eta is not None else "open-ended")
-            t.add_row("lr", f"{p.lr:.2e}")
-            t.add_row("grad norm", f"{p.grad_norm:.3f}")
+            rows.append((0, "step", f"{p.step:,}"))
+            rows.append((2, "epoch", f"{p.epoch} ({p.epoch_fraction:.0%})"))
+            rows.append((6, "elapsed", fmt_duration(p.elapsed)))
+            rows.append((1, "ETA", (fmt_duration(p.eta) if p.eta is not None else "open-ended") if live else "-"))
+            rows.append((1, "chars/s", fmt_count(p.chars_per_sec) if self.state == "running" else "-"))
+            rows.append((6, "seen", f"{fmt_count(p.chars_seen)} chars"))
+            rows.append((2, "lr", f"{p.lr:.2e}"))
+            rows.append((2, "grad norm", f"{p.grad_norm:.3f}"))
             if p.skipped_steps:
-                t.add_row("skipped", Text(str(p.skipped_steps), style="bold red"))
-        val = "-" if self.last_val is None else f"{self.last_val:.4f}"
-        if self.best_val is not None:
-            val += f" (best {self.best_val:.3f})"
-        t.add_row("val loss", val)
-        t.add_row("saved", "never" if self.last_save is None else f"{fmt_duration(time.monotonic() - self.last_save)} ago")
+                rows.append((0, "skipped", Text(str(p.skipped_steps), style="bold red")))
+        rows.append((0, "train", self.loss(self.train_loss)))
+        rows.append((0, "val", self.loss(self.last_val)))
+        best = self.loss(self.best_val)
+        if self.best_val is not None and self.best_step is not None:
+            best = best.split()[0] + f", step {self.best_step:,}"
+        rows.append((0, "best val", best))
+        rows.append((1, "saved", self.saved_text()))
+        if s is not None:  # facts of the run, for a tall panel
+            rows.append((6, "run", Text(s.run_name)))
+            rows.append((6, "vocab", f"{s.vocab_size:,} chars"))
+            rows.append((6, "corpus", f"{fmt_count(s.train_chars)} + {fmt_count(s.val_chars)} val"))
+        return rows
+
+    def saved_text(self) -> str:
+        if self.saved_step is None:
+            return "never"
+        when = "" if self.saved_at is None else f", {fmt_ago(self.clock() - self.saved_at)}"
+        return f"step {self.saved_step:,}{when}"
+
+    def table(self) -> Table:
+        rows = self.rows()
+        width = max(1, self.content_size.width - self.LABEL_WIDTH - 1) if self.content_size.width else 0
+        height = self.content_size.height or 0
+
+        def lines(value) -> int:
+            return max(1, math.ceil(cell_len(str(value)) / width)) if width else 1
+
+        keep = list(rows)
+        if height:  # leave out the least useful rows until the rest fit
+            for level in (6, 5, 4, 3, 2, 1):
+                if sum(lines(v) for _, _, v in keep) <= height:
+                    break
+                keep = [r for r in keep if r[0] < level]
+        t = Table.grid(padding=(0, 1))
+        t.add_column(style="dim", no_wrap=True, width=self.LABEL_WIDTH)
+        t.add_column(overflow="fold")
+        for _, label, value in keep:
+            t.add_row(label, value)
         return t

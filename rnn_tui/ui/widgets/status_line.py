@@ -1,4 +1,8 @@
-"""One line for events: saves, validations, warnings, errors."""
+"""One line for events: saves, validations, warnings, errors.
+
+A long message (a run folder deep in the home directory) wraps onto a second
+line rather than losing its end.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,22 @@ STYLES = {"info": "", "warning": "bold yellow", "error": "bold red", "ok": "gree
 
 class StatusLine(Static):
     DEFAULT_CSS = """
-    StatusLine { height: 1; padding: 0 1; }
+    StatusLine { height: auto; max-height: 2; padding: 0 1; }
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", **kwargs)
+        self.clock = time.time  # tests freeze it for pictures that do not change
         self.history: list[tuple[float, str, str]] = []
 
+    @property
+    def message(self) -> str:
+        return self.history[-1][2] if self.history else ""
+
     def say(self, message: str, level: str = "info") -> None:
-        self.history.append((time.time(), level, message))
+        now = self.clock()
+        self.history.append((now, level, message))
         del self.history[:-200]
-        line = Text(time.strftime("%H:%M:%S "), style="dim")
+        line = Text(time.strftime("%H:%M:%S ", time.localtime(now)), style="dim")
         line.append(message.replace("\n", " "), style=STYLES.get(level, ""))
         self.update(line)

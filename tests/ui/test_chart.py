@@ -1,0 +1,102 @@
+"""The plot's axes and the loss chart's smoothing, on the drawn text."""
+
+import math
+import re
+
+import pytest
+
+from rnn_tui.ui.widgets.loss_chart import LossChart, windowed_mean
+from rnn_tui.ui.widgets.plot import Series, render_plot, tick_labels
+
+ROUND = {1.0, 2.0, 2.5, 5.0}
+
+
+def y_labels(text) -> list[str]:
+    """The labels left of the y axis (rows ending in the tick mark)."""
+    return [line.split("\u2524")[0].strip() for line in text.plain.splitlines() if "\u2524" in line]
+
+
+def x_labels(text) -> list[str]:
+    return text.plain.splitlines()[-1].split()
+
+
+def mantissa(step: float) -> float:
+    return round(step / 10 ** math.floor(math.log10(step)), 6)
+
+
+@pytest.mark.parametrize("height", [12, 24, 38])
+@pytest.mark.parametrize("low, high", [(4.330, 4.334), (1.3601, 1.3605), (2.0, 4.2), (0.5, 0.51), (1e-3, 3e-3),
+                                       (90.0, 1400.0)])
+def test_y_ticks_are_round_distinct_and_in_order(low, high, height):
+    points = tuple((s, low + (high - low) * s / 99) for s in range(100))
+    labels = y_labels(render_plot([Series(points, "cyan")], 60, height))
+    assert len(labels) >= 2, labels
+    assert len(set(labels)) == len(labels), labels  # never "4.33" five times
+    values = [float(x.replace(",", "").replace("k", "e3")) for x in labels]
+    assert values == sorted(values, reverse=True)
+    steps = {round(a - b, 9) for a, b in zip(values, values[1:])}
+    assert len(steps) == 1 and mantissa(steps.pop()) in ROUND, labels
+
+
+def test_tick_labels_take_the_decimals_the_spacing_needs():
+    assert tick_labels([2.0, 2.025, 2.05], 0.025) == ["2.000", "2.025", "2.050"]
+    assert tick_labels([0.0, 0.5, 1.0], 0.5) == ["0", "0.5", "1.0"]  # no "-0.0" or "0.0"
+    assert tick_labels([10_000.0, 12_500.0], 2500.0) == ["10.0k", "12.5k"]
+
+
+def test_log_axis_is_labelled_by_decades_and_the_x_axis_by_round_steps():
+    rows = [tuple((d, -d / 8) for d in range(100)), tuple((d, -d / 20 + 0.3) for d in range(100))]
+    text = render_plot([Series(r, "cyan") for r in rows], 78, 16, x_label="distance T-t", log_y=True,
+                       x_range=(0, 99))
+    labels = y_labels(text)
+    assert len(labels) >= 3 and all(re.fullmatch(r"1e-\d+|0\.1|1|10", x) for x in labels), labels
+    assert len(set(labels)) == len(labels)
+    ticks = [x for x in x_labels(text) if x.isdigit()]
+    assert len(ticks) >= 4 and ticks[0] == "0", ticks
+    steps = {int(b) - int(a) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1 and mantissa(steps.pop()) in ROUND
+    assert "distance T-t" in text.plain.splitlines()[-1]
+
+
+@pytest.mark.parametrize("width", [30, 44, 80, 113])
+def test_x_labels_never_touch_and_stay_inside(width):
+    points = tuple((s, 3 - s / 1e5) for s in range(1_000, 123_457, 500))
+    text = render_plot([Series(points, "cyan")], width, 10, x_label="step")
+    lines = text.plain.splitlines()
+    assert all(len(line) <= width for line in lines)
+    labels = [x for x in x_labels(text) if x != "step"]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)
+    assert "  " in lines[-1].strip()  # at least two spaces between labels
+
+
+def test_markers_are_drawn_over_lines_whatever_the_order():
+    line = tuple((s, 1.0) for s in range(100))
+    text = render_plot([Series(((50, 1.0),), "yellow", marker="\u25cf"), Series(line, "cyan")], 40, 8)
+    assert "\u25cf" in text.plain
+
+
+def test_smoothing_starts_at_the_raw_value_and_follows_a_step_within_a_few_points():
+    raw = [(s, 4.0 if s < 100 else 2.0) for s in range(1, 201)]
+    smooth = windowed_mean(raw, max(1.0, 199 * 0.02))
+    assert smooth[0] == raw[0] and smooth[:3] == raw[:3]
+    after = [v for s, v in smooth if s >= 100]
+    assert all(abs(v - 2.0) < 0.05 for v in after[5:]), after[:8]  # an EMA(0.9) is still 1.2 off here
+
+
+def test_loss_chart_smoothing_follows_a_falling_loss_closely():
+    chart = LossChart()
+    chart.add_losses([(s, 4.0 - 0.01 * s) for s in range(1, 101)])
+    assert chart.smooth[0] == chart.train[0]
+    lag = chart.train[-1][1] - chart.smooth[-1][1]
+    assert abs(lag) < 0.02, lag  # the old EMA lagged ~0.09 here (9 steps at 0.01 per step)
+    assert chart.latest_smoothed == chart.smooth[-1][1]
+
+
+def test_history_goes_ahead_of_live_points_and_halving_keeps_order():
+    chart = LossChart()
+    chart.add_losses([(101, 2.0), (102, 1.9)])
+    chart.add_history([(10, 3.0), (100, 2.1), (101, 9.9)], [(50, 2.5), (float("nan"), 1.0)])
+    assert [s for s, _ in chart.train] == [10, 100, 101, 102]
+    chart.add_losses([(s, 1.5) for s in range(103, 103 + 5000)])
+    steps = [s for s, _ in chart.train]
+    assert len(steps) <= 4096 and steps == sorted(steps)

@@ -1,0 +1,143 @@
+"""The gate view at 80x24 and 120x40: a full pane, lines that fit, whole footer entries."""
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from rnn_tui.ui.screens.gates import GatesScreen
+from rnn_tui.ui.viewer import ViewerApp
+from rnn_tui.ui.widgets.gate_text import GateText
+from rnn_tui.ui.widgets.key_bar import KeyBar
+from tests.ui.helpers import screen_text, snapshot, wait_for
+
+# Short lines, as in a play: a fixed number of characters would leave rows empty.
+PLAY = "".join(f"LINE {k}.\nA short line of verse, number {k}.\n\n" for k in range(400))
+# Long paragraphs: the pane holds more characters than any fixed amount traced.
+PROSE = "".join(f"Paragraph {k} runs on and on without a break, " * 40 + "\n\n" for k in range(20))
+
+
+async def open_gates(app, pilot):
+    screen = app.screen
+    assert isinstance(screen, GatesScreen)
+    await wait_for(pilot, lambda: screen.trace is not None)
+    await pilot.pause()
+    return screen
+
+
+def viewer(text=PLAY, cell="lstm"):
+    return ViewerApp((snapshot(cell, layers=2, hidden=16, text=text), None), "gates", validation_text=text)
+
+
+def drawn_rows(gate_text: GateText) -> list[str]:
+    return gate_text.render().plain.split("\n")
+
+
+@pytest.mark.parametrize("text", [PLAY, PROSE], ids=["play", "prose"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_text_fills_the_pane(size, text):
+    app = viewer(text)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_gates(app, pilot)
+        gate_text = screen.query_one(GateText)
+        rows = drawn_rows(gate_text)
+        assert len(rows) == gate_text.size.height and all(row for row in rows)
+        await pilot.press("end")  # at the end too: the view stops scrolling where the pane is still full
+        rows = drawn_rows(gate_text)
+        assert len(rows) == gate_text.size.height and all(row for row in rows)
+
+
+async def test_a_bigger_terminal_traces_more_text():
+    app = viewer(PROSE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_gates(app, pilot)
+        before = len(screen.trace.chars)
+        await pilot.resize_terminal(200, 60)
+        gate_text = screen.query_one(GateText)
+        await wait_for(pilot, lambda: len(screen.trace.chars) >= gate_text.capacity)
+        await pilot.pause()
+        assert len(screen.trace.chars) > before
+        rows = drawn_rows(gate_text)
+        assert len(rows) == gate_text.size.height and all(rows)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_detail_rows_fit_and_show_whitespace(size):
+    app = viewer()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_gates(app, pilot)
+        for _ in range(40):
+            await pilot.press("shift+right")
+        detail = screen.query_one("#gate-detail")
+        lines = detail.render().plain.split("\n") if hasattr(detail.render(), "plain") else []
+        width = detail.size.width
+        assert any(line.startswith("on across 41 chars") for line in lines)
+        for line in lines:
+            assert len(line) <= width and not line.endswith("\u2026"), line
+        span_line = next(line for line in lines if line.startswith("on across"))
+        assert span_line.count("(min") == span_line.count(")")  # only whole entries
+        # The model's guesses after "LINE": a space among them is drawn as a visible mark.
+        position = PLAY.index(" ")  # the cursor on the space of "LINE 0."
+        screen.query_one(GateText).anchor = None
+        screen.query_one(GateText).cursor = position - 1
+        await pilot.press("right")
+        guesses = [ch for ch, _ in screen.trace.top[position]]
+        text = "\n".join(screen_text(app))
+        assert "'\u2423' @ 4" in text
+        if " " in guesses:
+            assert "\u2423 " in text.split("next:")[1].split("\n")[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_overview_lines_are_whole(size):
+    app = viewer()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_gates(app, pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        panel = screen.query_one("#overview")
+        text = "\n".join(screen_text(app))
+        for phrase in ("i saturation, 16 units", "units by share of chars", "mostly < 0.1:", "mostly > 0.9:",
+                       "units that follow the text", "n: next of these"):
+            assert phrase in text, phrase
+        assert "\u2026" not in text
+        assert panel.region.right <= size[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_footer_shows_whole_entries_with_back_and_help(size):
+    app = viewer()
+    async with app.run_test(size=size) as pilot:
+        await open_gates(app, pilot)
+        bar = app.screen.query_one(KeyBar)
+        keys = list(bar.query(FooterKey))
+        assert keys and all(key.region.right <= size[0] for key in keys)
+        shown = {key.description for key in keys}
+        assert {"Back", "Unit", "Gate", "Help"} <= shown
+        footer_row = screen_text(app)[-1]
+        for key in keys:
+            assert key.description in footer_row
+
+
+async def test_key_bar_drops_whole_entries_and_keeps_help():
+    app = viewer()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_gates(app, pilot)
+        bar = app.screen.query_one(KeyBar)
+        entries = bar.entries()
+        for width in (20, 35, 50, 200):
+            chosen = bar.fitting(width)
+            used = sum(bar.entry_width(app.get_key_display(b), b.description) for b, _, _ in chosen)
+            assert used <= width and chosen[-1][0].action == "help"
+            kept = [e for e in entries if e in chosen and e[0].action != "help"]
+            assert kept == [e for e in entries if e[0].action != "help"][:len(kept)]  # most important first
+        assert len(bar.fitting(200)) == len(entries)
+
+
+async def test_a_click_puts_the_cursor_on_a_character():
+    app = viewer()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_gates(app, pilot)
+        gate_text = screen.query_one(GateText)
+        region = gate_text.content_region
+        await pilot.click(GateText, offset=(region.x - gate_text.region.x + 3, region.y - gate_text.region.y + 1))
+        assert gate_text.cursor == PLAY.index("\n") + 1 + 3
+        assert f"@ {gate_text.cursor}:" in str(screen.query_one("#gate-detail").render())

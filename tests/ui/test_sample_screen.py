@@ -1,0 +1,145 @@
+"""The sampling screen at 80x24 and 120x40: readable fields, a scrollable output, kept state."""
+
+import pytest
+
+from rnn_tui.core.sampling import Token
+from rnn_tui.ui.app import RnnTuiApp
+from rnn_tui.ui.screens.sample import SampleScreen
+from rnn_tui.ui.viewer import ViewerApp
+from rnn_tui.ui.widgets.sample_output import SampleOutput
+from tests.ui.helpers import screen_text, snapshot, wait_for
+
+TEXT = "ROMEO. the quick brown fox jumps over the lazy dog\nJULIET. and so on\n"
+
+
+def tokens(n, start=0):
+    words = "lorem ipsum dolor sit amet consectetur\n"
+    top = ((" ", 0.4), ("e", 0.2), ("\n", 0.1), ("t", 0.1), ("a", 0.05))
+    return [Token(words[(start + i) % len(words)], 0, ((start + i) % 10) / 10, top) for i in range(n)]
+
+
+def viewer(tmp_path, **settings):
+    return ViewerApp((snapshot("lstm", layers=1, hidden=16, text=TEXT), str(tmp_path / "demo-run")), "sample",
+                     settings, validation_text=TEXT)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_output_follows_the_end_scrolls_back_and_keeps_the_inspected_char_in_view(tmp_path, size):
+    app = viewer(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        output = app.screen.query_one(SampleOutput)
+        output.reset("ROMEO.")
+        for k in range(20):  # batches as the worker posts them
+            output.extend(tokens(75, 75 * k))
+            await pilot.pause()
+        assert output.max_scroll_y > 0
+        assert output.scroll_y == output.max_scroll_y  # followed the end
+        await pilot.press("pageup")
+        await pilot.pause()
+        scrolled = output.scroll_y
+        assert scrolled < output.max_scroll_y
+        output.extend(tokens(200, 1500))
+        await pilot.pause()
+        assert output.scroll_y == scrolled  # scrolled back: stays put while text arrives
+        await pilot.press("ctrl+home")
+        await pilot.pause()
+        assert output.scroll_y == 0
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert output.scroll_y == output.max_scroll_y
+        # Inspect a character far above the view: the view goes to it.
+        output.cursor = 10
+        await pilot.pause()
+        row = next(r for r, start in enumerate(output.rows) if start > len(output.prime) + 10) - 1
+        assert output.scroll_y <= row < output.scroll_y + output.scrollable_content_region.height
+        await pilot.press("ctrl+right")
+        await pilot.pause()
+        assert output.cursor == 11
+        assert output.render_line(row - int(output.scroll_y)).text.strip()  # the row with the cursor is drawn
+
+
+async def test_output_scrolls_with_the_mouse_wheel(tmp_path):
+    app = viewer(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        output = app.screen.query_one(SampleOutput)
+        output.reset("")
+        output.extend(tokens(3000))
+        await pilot.pause()
+        bottom = output.scroll_y
+        from textual import events
+
+        region = output.region
+        output.post_message(events.MouseScrollUp(output, region.x + 2, region.y + 2, 0, 0, 0, False, False, False))
+        await pilot.pause(0.2)
+        assert output.scroll_y < bottom
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_fields_read_whole(tmp_path, size):
+    app = viewer(tmp_path, temperature=0.8, length=500, seed=7)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        rows = "\n".join(screen_text(app)[:2])
+        for label in ("prime", "temperature 0.8", "top-k off", "top-p off", "length 500", "seed 7", "greedy"):
+            assert label in rows, (label, rows)
+        for box in app.screen.query("Input"):
+            assert box.region.right <= size[0] and box.size.width >= 3
+
+
+async def test_whitespace_guesses_and_the_confidence_legend_are_visible(tmp_path):
+    app = viewer(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        output = app.screen.query_one(SampleOutput)
+        output.reset("the ")
+        output.extend(tokens(50))
+        await pilot.press("ctrl+left")
+        info = str(app.screen.query_one("#sample-info").render())
+        assert "\u2423 40%" in info and "\u21b5 10%" in info  # a space and a newline among the top 5
+        await pilot.press("ctrl+t")
+        assert output.confidence and "p(char) 0" in str(output.border_subtitle)
+
+
+async def test_save_message_names_the_file_whole_at_80_columns(tmp_path):
+    app = viewer(tmp_path, length=60, seed=1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"the ", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen.running and screen.query_one(SampleOutput).tokens)
+        await pilot.press("ctrl+s")
+        saved = next((tmp_path / "demo-run" / "samples").glob("*.txt"))
+        text = "".join(screen_text(app)[-3:-1])
+        assert f"demo-run/samples/{saved.name}" in text.replace(" ", "") or f"demo-run/samples/{saved.name}" in text
+
+
+async def test_prime_settings_and_output_are_kept_between_visits(tmp_path):
+    app = RnnTuiApp(viewer=snapshot("lstm", layers=1, hidden=16, text=TEXT))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("i")
+        first = app.screen
+        assert isinstance(first, SampleScreen)
+        first.query_one("#seed").value = "42"
+        first.query_one("#length").value = "80"
+        await pilot.press(*"the ", "enter")
+        await wait_for(pilot, lambda: not first.running and first.query_one(SampleOutput).tokens)
+        await pilot.press("ctrl+t")
+        text = first.query_one(SampleOutput).text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SampleScreen)
+        await pilot.press("i")
+        again = app.screen
+        assert isinstance(again, SampleScreen) and again is not first
+        await pilot.pause()
+        assert again.query_one("#prime").value == "the "
+        assert again.query_one("#seed").value == "42" and again.query_one("#length").value == "80"
+        output = again.query_one(SampleOutput)
+        assert output.text == text and output.confidence
+        await pilot.press("ctrl+o")  # continuing works from the kept text
+        await wait_for(pilot, lambda: not again.running and len(output.text) > len(text))
+        assert output.text.startswith(text)
+
+
+async def test_the_screen_says_which_run_and_step_it_samples(tmp_path):
+    app = viewer(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "demo-run @ step 10" in "\n".join(screen_text(app))
