@@ -17,7 +17,7 @@ async def main(seconds: float = 45.0) -> None:
     from rnn_tui.ui.launch import load_snapshot
     from rnn_tui.ui.viewer import ViewerApp
 
-    corpus = str(HERE / "shakespeare_tragedies.txt")
+    corpus = str(HERE.parent / "rnn_tui" / "data" / "shakespeare_tragedies.txt")
     options = dict(hidden_size=128, layers=2, sample_every=3.0, eval_every=100, max_time=seconds)
     app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, {"name": "screenshot"}, options))
     async with app.run_test(size=(80, 24)) as pilot:

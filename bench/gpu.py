@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CORPUS = REPO / "assets" / "shakespeare_tragedies.txt"
+CORPUS = REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt"
 STEPS = 60
 WARMUP = 10
 

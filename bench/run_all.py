@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CORPUS = REPO / "assets" / "shakespeare_tragedies.txt"
+CORPUS = REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt"
 PLAYS = REPO.parent / "shared" / "corpora" / "shakespeare_plays.txt"
 
 

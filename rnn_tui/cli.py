@@ -164,6 +164,9 @@ def gates_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from rnn_tui.core.errors import UserError
+    from rnn_tui.core.threads import configure_openmp
+
+    configure_openmp()  # before anything imports torch
 
     try:
         if argv and argv[0] in SUBCOMMANDS:

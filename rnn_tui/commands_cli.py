@@ -115,24 +115,24 @@ def _terminal_width() -> int | None:
 
 
 def run_table(summaries: list[dict], width: int | None) -> list[str]:
-    """The `rnn-tui runs` table, fitted to ``width``: shorter dates first, then names cut in the middle
-    (the start, which is what you type, and the end stay), then the least needed columns dropped."""
+    """The `rnn-tui runs` table, fitted to ``width``: a shorter date if that keeps names whole, else
+    names cut in the middle (the start, which is what you type, and the end stay), then the least
+    needed columns dropped."""
     header = ["NAME", "CELL", "SIZE", "STEPS", "BEST VAL", "LAST TRAINED"]
     layouts = [("%Y-%m-%d %H:%M", (0, 1, 2, 3, 4, 5)), ("%m-%d %H:%M", (0, 1, 2, 3, 4, 5)),
                ("%m-%d %H:%M", (0, 1, 2, 3, 4)), ("%m-%d %H:%M", (0, 2, 3, 4)), ("%m-%d %H:%M", (0, 3, 4))]
-    for index, (stamp, columns) in enumerate(layouts):
-        full = [header] + [_row(s, stamp) for s in summaries]
-        rows = [[row[c] for c in columns] for row in full]
+    tables = []
+    for stamp, columns in layouts:
+        rows = [[row[c] for c in columns] for row in [header] + [_row(s, stamp) for s in summaries]]
         widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
-        if width is not None:
-            others = sum(widths[1:]) + 2 * (len(columns) - 1)
-            room = width - 1 - others
-            if room < min(widths[0], 20) and index < len(layouts) - 1:
-                continue
-            widths[0] = max(min(widths[0], room), 8)
-        return ["  ".join(_cut_middle(cell, w) if c == 0 else cell.rjust(w) if c in (3, 4) else cell.ljust(w)
-                          for c, cell, w in zip(columns, row, widths)).rstrip() for row in rows]
-    return []
+        room = widths[0] if width is None else width - 1 - sum(widths[1:]) - 2 * (len(columns) - 1)
+        tables.append((columns, rows, widths, room))
+    whole = [t for t in tables[:2] if t[3] >= t[2][0]]
+    readable = [t for t in tables if t[3] >= min(t[2][0], 20)]
+    columns, rows, widths, room = (whole or readable or tables[-1:])[0]
+    widths[0] = max(min(widths[0], room), 8)
+    return ["  ".join(_cut_middle(cell, w) if c == 0 else cell.rjust(w) if c in (3, 4) else cell.ljust(w)
+                      for c, cell, w in zip(columns, row, widths)).rstrip() for row in rows]
 
 
 def _row(s: dict, stamp: str) -> list[str]:

@@ -29,7 +29,6 @@ def train_headless(args: dict) -> int:
     corpus, session, overrides = split_options(args)
     if corpus is None and not session.get("resume"):
         corpus = demo_corpus_path()
-    overrides.setdefault("threads", _all_cores())
     received = {}
     current = {}
 
@@ -176,12 +175,6 @@ def _safe_print(out, line: str) -> None:
         out.flush()
     except OSError:
         pass  # the terminal is gone (SIGHUP); the run is saved anyway
-
-
-def _all_cores() -> int:
-    from rnn_tui.core.trainer import default_threads
-
-    return default_threads()
 
 
 class _PlainView:

@@ -6,7 +6,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "corpora"
-DEMO = REPO / "assets" / "shakespeare_tragedies.txt"
+DEMO = REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt"
 
 
 @pytest.fixture(autouse=True)

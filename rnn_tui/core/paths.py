@@ -21,8 +21,10 @@ def runs_dir(override: str | os.PathLike | None = None) -> Path:
 
 
 def demo_corpus() -> Path:
-    """The bundled demo corpus (the Shakespeare tragedies), beside the package."""
-    return Path(__file__).resolve().parents[2] / "assets" / "shakespeare_tragedies.txt"
+    """The bundled demo corpus (the Shakespeare tragedies): package data, so a wheel has it too."""
+    from importlib.resources import files
+
+    return Path(str(files("rnn_tui") / "data" / "shakespeare_tragedies.txt"))
 
 
 def check_regular_file(path: Path) -> os.stat_result:

@@ -44,6 +44,7 @@ from rnn_tui.core.model import (
 )
 from rnn_tui.core.runs import Run, peek_checkpoint, remove_stale_temps, save_checkpoint
 from rnn_tui.core.sampling import generate
+from rnn_tui.core.threads import ThreadTuner, available_cores
 
 MAX_ROLLBACKS = 3
 SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
@@ -94,6 +95,9 @@ class Trainer:
             self.device, note = self.dist.device(c.device), None
         else:
             self.device, note = resolve(c.device)
+        self.tuner = None  # picks the CPU thread count by measured step time when --threads is not pinned
+        if not c.threads and self.device.type == "cpu" and self.dist is None:
+            self.tuner = ThreadTuner(available_cores(), torch.set_num_threads)
         self.amp_dtype = resolve_precision(c.precision, self.device)
         self.notes = self.notes + ((note,) if note else ())
         torch.manual_seed(c.seed)
@@ -431,6 +435,7 @@ class Trainer:
                 group["lr"] = lr
             if self.step_hook is not None:
                 self.step_hook(self.step)
+            step_started = time.perf_counter()
             x, y = streams.batch(chunk)
             with self.autocast():
                 logits, new_state = self.net(x, self.state)
@@ -449,6 +454,8 @@ class Trainer:
             elif finite:
                 self.optimizer.step()
             if finite:
+                if self.tuner is not None:
+                    self._tune_threads(time.perf_counter() - step_started)
                 bad_in_a_row = 0
                 self.state = detach_state(new_state)
                 self.step += 1
@@ -544,6 +551,14 @@ class Trainer:
         if self.metrics_failing:
             self.metrics_failing = False
             self.sink(ev.Notice("info", "metrics.jsonl is written again"))
+
+    def _tune_threads(self, seconds: float) -> None:
+        before, switches = self.tuner.current, self.tuner.switches
+        self.tuner.observe(seconds)
+        if self.tuner.switches != switches:
+            why = "the CPU is shared" if self.tuner.current < before else "the CPU is free again"
+            self.sink(ev.Notice("info", f"{why}: training on {self.tuner.current} CPU thread"
+                                        f"{'s' if self.tuner.current > 1 else ''} (faster now)"))
 
     def _validate(self, lr: float, norm) -> bool:
         """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""

@@ -2,6 +2,7 @@
 
 import math
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_y_ticks_are_round_distinct_and_in_order(low, high, height):
     assert len(set(labels)) == len(labels), labels  # never "4.33" five times
     values = [float(x.replace(",", "").replace("k", "e3")) for x in labels]
     assert values == sorted(values, reverse=True)
-    steps = {round(a - b, 9) for a, b in zip(values, values[1:])}
+    steps = {round(a - b, 9) for a, b in pairwise(values)}
     assert len(steps) == 1 and mantissa(steps.pop()) in ROUND, labels
 
 
@@ -53,7 +54,7 @@ def test_log_axis_is_labelled_by_decades_and_the_x_axis_by_round_steps():
     assert len(set(labels)) == len(labels)
     ticks = [x for x in x_labels(text) if x.isdigit()]
     assert len(ticks) >= 4 and ticks[0] == "0", ticks
-    steps = {int(b) - int(a) for a, b in zip(ticks, ticks[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(ticks)}
     assert len(steps) == 1 and mantissa(steps.pop()) in ROUND
     assert "distance T-t" in text.plain.splitlines()[-1]
 

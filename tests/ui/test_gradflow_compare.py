@@ -55,3 +55,24 @@ async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(sm
         assert "rnn" in drawn and "lstm" in drawn and "gru" in drawn
     for cell in ("rnn", "lstm", "gru"):
         assert (runs_home / "runs" / f"cmp-{cell}" / "latest.pt").is_file()
+
+
+async def test_compare_screen_marks_each_cell_and_explains_grad_50():
+    from rnn_tui.ui.app import RnnTuiApp
+    from rnn_tui.ui.screens.compare import CELL_MARKERS, GRAD_CAPTION
+    from tests.ui.test_snapshots_dashboard import compare_rows
+
+    app = RnnTuiApp(compare=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.compare.rows.extend(compare_rows())
+        await app.push_screen(CompareScreen())
+        await pilot.pause()
+        chart = app.screen.query_one(CompareChart)
+        drawn = chart.render().plain
+        assert len(set(CELL_MARKERS.values())) == 3
+        for cell, marker in CELL_MARKERS.items():
+            assert drawn.count(marker) >= 3, (cell, drawn)  # its validation points plus the legend entry
+            assert f"{cell} {marker}" in drawn
+        assert all(len(line) <= chart.content_size.width for line in drawn.splitlines())
+        caption = str(app.screen.query_one("#cmp-caption").render())
+        assert caption.replace("\n", " ").startswith("grad @50: gradient norm 50 steps back") and "grad @50" in GRAD_CAPTION

@@ -34,6 +34,12 @@ async def test_output_follows_the_end_scrolls_back_and_keeps_the_inspected_char_
             await pilot.pause()
         assert output.max_scroll_y > 0
         assert output.scroll_y == output.max_scroll_y  # followed the end
+        # Every row fits the width it is drawn in (a scrollbar appearing must not crop characters).
+        from rnn_tui.ui.widgets.text_layout import cells
+
+        width = output.scrollable_content_region.width
+        bounds = list(zip(output.rows, output.rows[1:] + [len(output.chars)]))
+        assert all(sum(cells(c) for c in output.chars[a:b] if c != "\n") <= width for a, b in bounds)
         await pilot.press("pageup")
         await pilot.pause()
         scrolled = output.scroll_y
@@ -107,8 +113,9 @@ async def test_save_message_names_the_file_whole_at_80_columns(tmp_path):
         await wait_for(pilot, lambda: not screen.running and screen.query_one(SampleOutput).tokens)
         await pilot.press("ctrl+s")
         saved = next((tmp_path / "demo-run" / "samples").glob("*.txt"))
-        text = "".join(screen_text(app)[-3:-1])
-        assert f"demo-run/samples/{saved.name}" in text.replace(" ", "") or f"demo-run/samples/{saved.name}" in text
+        first, second = (row.strip() for row in screen_text(app)[-3:-1])
+        assert first == f"saved samples/{saved.name} and .json (the settings)"
+        assert second.startswith("in the run folder ") and second.endswith("demo-run")
 
 
 async def test_prime_settings_and_output_are_kept_between_visits(tmp_path):

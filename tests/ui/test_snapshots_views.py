@@ -15,8 +15,8 @@ from rnn_tui.ui.viewer import ViewerApp
 from rnn_tui.ui.widgets.sample_output import SampleOutput
 from tests.ui.helpers import snapshot, wait_for
 
-SIZES = [(80, 24), (120, 40)]
-TEXT = (Path(__file__).resolve().parents[2] / "assets" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:6000]
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+TEXT = (Path(__file__).resolve().parents[2] / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:6000]
 RUN = "/nonexistent/demo-run"  # named in titles; nothing is written there
 
 
@@ -95,6 +95,6 @@ class HelpApp(HelpActions, App):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("topic", sorted(TOPICS))
+@pytest.mark.parametrize("topic", sorted(TOPICS), ids=lambda topic: topic.replace(" ", "-"))
 def test_help(snap_compare, topic, size):
     assert snap_compare(HelpApp(topic), terminal_size=size)

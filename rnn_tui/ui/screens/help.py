@@ -166,7 +166,7 @@ def key_rows(topic: str, screen=None) -> list[tuple[str, str]]:
     own = TOPICS[topic].keys
     rows = [(keys, what) for _actions, keys, what in own]
     covered = {action for actions, _k, _w in own + COMMON for action in actions}
-    if screen is not None:
+    if screen is not None and topic_for(screen) == topic:
         for binding in _bindings_of(screen):
             if binding.action not in covered and binding.description:
                 covered.add(binding.action)
@@ -177,11 +177,11 @@ def key_rows(topic: str, screen=None) -> list[tuple[str, str]]:
 
 
 def _bindings_of(screen) -> list[Binding]:
-    out = []
-    for item in getattr(type(screen), "BINDINGS", []):
-        if isinstance(item, Binding):
-            out.append(item)
-    return out
+    """The screen's own bindings (Textual's Screen ones, focus and copy, are everywhere and not news)."""
+    from textual.screen import Screen
+
+    inherited = {id(b) for b in Screen.BINDINGS}
+    return [b for b in getattr(type(screen), "BINDINGS", []) if isinstance(b, Binding) and id(b) not in inherited]
 
 
 def render_keys(topic: str, screen=None) -> Table:

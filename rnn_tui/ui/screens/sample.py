@@ -128,6 +128,7 @@ class SampleScreen(Screen):
             self.info("type a prime and press Enter; Esc stops; ctrl+o continues; ctrl+r new seed; F1 help")
         self.query_one("#prime", Input).focus()
         self._restored = True
+        self.app.request_snapshot()  # sample from the newest weights, not those of the last look
 
     def _weights_label(self) -> str:
         """Which weights this screen samples from: the run and its step."""
@@ -137,6 +138,10 @@ class SampleScreen(Screen):
         name = started.run_name if started is not None else (Path(run_dir).name if run_dir else None)
         step = f"step {snapshot.step:,}" if snapshot is not None else "no weights yet"
         return f"{name} @ {step}" if name else step
+
+    def snapshot_arrived(self, snapshot) -> None:
+        if not self.running:
+            self.query_one(SampleOutput).border_title = self._weights_label()
 
     def info(self, message: str, style: str = "") -> None:
         self.query_one("#sample-info", Static).update(Text(message, style=style))
@@ -257,7 +262,7 @@ class SampleScreen(Screen):
             self.running = False
             self._remember()
             self.info(f"{len(output.tokens):,} characters \u00b7 ctrl+o continue \u00b7 ctrl+\u2190/\u2192 inspect "
-                      f"\u00b7 pgup/pgdn scroll \u00b7 F1 help")
+                      f"\u00b7 pgup/pgdn scroll")
 
     def action_stop_or_back(self) -> None:
         if self.running:
@@ -336,13 +341,16 @@ class SampleScreen(Screen):
         name = time.strftime("sample-%Y%m%d-%H%M%S")
         (path / f"{name}.txt").write_text(output.text, encoding="utf-8")
         (path / f"{name}.json").write_text(json.dumps(self.last_settings or {}, indent=2, ensure_ascii=False), encoding="utf-8")
-        self.info(f"saved {short_path(path / (name + '.txt'))} (settings in {name}.json)", "green")
+        self.info(saved_message(path / f"{name}.txt", self.query_one("#sample-info").size.width), "green")
 
 
-def short_path(path: Path) -> str:
-    """A saved file as the user finds it: inside its run folder (``RUN/samples/x.txt``), else with ``~``."""
+def saved_message(saved: Path, width: int) -> str:
+    """Two lines that fit ``width``: the file inside its run folder, then the folder (with ``~``, or its name)."""
     from rnn_tui.core.textutil import home_relative
 
-    if path.parent.name == "samples":
-        return str(Path(path.parent.parent.name) / "samples" / path.name)
-    return home_relative(str(path))
+    folder = saved.parent.parent if saved.parent.name == "samples" else saved.parent
+    first = f"saved {saved.relative_to(folder)} and .json (the settings)"
+    where = f"in the run folder {home_relative(str(folder))}"
+    if len(where) > width:
+        where = f"in the run folder {folder.name}"
+    return f"{first}\n{where}"

@@ -50,10 +50,6 @@ class TrainScreen(Screen):
         self.temperature = 0.8
         self.run_dir: str | None = None
 
-    @property
-    def paused(self) -> bool:
-        return self.state == "paused"
-
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
             yield LossChart(id="chart")
@@ -86,7 +82,8 @@ class TrainScreen(Screen):
             stats.last_val, stats.best_val = event.val_loss, event.best_val_loss
             if event.is_best:
                 stats.best_step = event.step
-            self.say(f"step {event.step:,}: validation loss {event.val_loss:.4f}" + (" (best)" if event.is_best else ""))
+            best = " (best)" if event.is_best else ""
+            self.say(f"step {event.step:,}: validation loss {event.val_loss:.4f}{best}")
         elif isinstance(event, ev.Sample):
             self.query_one(SampleLog).show(event.step, event.text, event.temperature)
         elif isinstance(event, ev.Saved):
@@ -112,7 +109,8 @@ class TrainScreen(Screen):
                 self._load_history(event.run_dir, event.start_step)
         elif isinstance(event, ev.Finished):
             self._set_state("finished")
-            self.say(f"finished at step {event.step:,} ({event.reason}); saved {home_relative(event.checkpoint or '-')}", "ok")
+            saved = home_relative(event.checkpoint or "-")
+            self.say(f"finished at step {event.step:,} ({event.reason}); saved {saved}", "ok")
         elif isinstance(event, ev.Failed):
             self._set_state("failed")
             where = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
@@ -135,7 +133,7 @@ class TrainScreen(Screen):
         try:
             rows = [r for r in run.read_metrics() if isinstance(r, dict) and _number(r.get("step")) is not None]
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.say, f"could not read the run's history from metrics.jsonl ({exc})", "warning")
+            self.app.call_from_thread(self.say, f"could not read the run's history ({exc})", "warning")
             return
         rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
         train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
@@ -176,9 +174,6 @@ class TrainScreen(Screen):
             return self.state in ("running", "paused")
         return True
 
-    def set_paused(self, paused: bool) -> None:
-        self._set_state("paused" if paused else "running")
-
     def action_toggle_pause(self) -> None:
         if self.state == "paused":
             self.action_resume()
@@ -208,7 +203,8 @@ class TrainScreen(Screen):
     def action_toggle_raw(self) -> None:
         chart = self.query_one(LossChart)
         chart.show_raw = not chart.show_raw
-        self.say("raw curve shown (faint grey under the smoothed line)" if chart.show_raw else "raw curve hidden: smoothed line only")
+        shown = "raw curve shown (faint grey under the smoothed line)"
+        self.say(shown if chart.show_raw else "raw curve hidden: smoothed line only")
 
     def action_toggle_bits(self) -> None:
         chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)

@@ -200,6 +200,5 @@ def _name_slot(spans, plot_w: int, name: str) -> int | None:
     if not name:
         return None
     edges = [(-2, 0)] + [(s, e) for s, e, _, _ in spans] + [(plot_w + 2, plot_w + 2)]
-    gaps = [(right - left, left, right) for (_, left), (right, _) in pairwise(edges)]
-    width, left, right = max(gaps)
+    width, left = max((right - left, left) for (_, left), (right, _) in pairwise(edges))
     return left + (width - len(name)) // 2 if width >= len(name) + 4 else None

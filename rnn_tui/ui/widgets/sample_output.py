@@ -23,7 +23,7 @@ CURSOR = Style(reverse=True, bold=True, underline=True)
 
 class SampleOutput(ScrollView, can_focus=True):
     DEFAULT_CSS = """
-    SampleOutput { width: 100%; height: 1fr; padding: 0 1; }
+    SampleOutput { width: 100%; height: 1fr; padding: 0 1; overflow-x: hidden; scrollbar-gutter: stable; }
     """
     confidence: reactive[bool] = reactive(False)
     cursor: reactive[int] = reactive(-1)
@@ -51,9 +51,12 @@ class SampleOutput(ScrollView, can_focus=True):
             return
         self.tokens.extend(tokens)
         self.chars.extend(t.char for t in tokens)
-        last = self.rows.pop()
-        self.rows.extend(wrap_rows(self.chars, self._width(), last))
-        self._set_virtual_size()
+        if self._width() != self._rows_width:
+            self._relayout()  # the width changed under us: every row, not just the new ones
+        else:
+            last = self.rows.pop()
+            self.rows.extend(wrap_rows(self.chars, self._width(), last))
+            self._set_virtual_size()
         self.refresh()
         if self.following and not self.is_vertical_scrollbar_grabbed:
             self.scroll_end(animate=False, x_axis=False)  # after the layout knows the new height

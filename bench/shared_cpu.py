@@ -1,0 +1,138 @@
+"""Training on a shared CPU: throughput with one busy competing process, and how fast a stop lands.
+
+    python bench/shared_cpu.py              # headless and the app, ~6 minutes on 2 cores
+    python bench/shared_cpu.py --quick      # headless only, shorter windows
+
+For each face and each setting (today's: passive OpenMP waits + the thread tuner; "pinned": all
+cores pinned with OpenMP's default spinning waits, as before), one run trains the default 2x256 LSTM on the
+bundled corpus alone and one beside a busy process (a pure-Python loop on one core); the table gives
+chars/s of each and their ratio, then the seconds from SIGTERM to exit with the competitor running.
+Ratios only: both sides run in the same minute on the same machine. Never run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pty
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = {
+    "today": {},
+    # An empty OMP_WAIT_POLICY is kept by the CLI and read by OpenMP as unset: its default spinning waits.
+    "pinned": {"env": {"OMP_WAIT_POLICY": ""}, "args": ["--threads", str(len(os.sched_getaffinity(0)))]},
+}
+
+
+def competitor() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def start(face: str, setting: str, home: str, name: str, seconds: float) -> tuple[subprocess.Popen, int | None]:
+    env = dict(os.environ, RNN_TUI_HOME=home, PYTHONPATH=str(REPO), TERM="xterm-256color", COLUMNS="80", LINES="24")
+    extra = SETTINGS[setting]
+    env.pop("OMP_WAIT_POLICY", None)
+    env.update(extra.get("env", {}))
+    args = [sys.executable, "-m", "rnn_tui", "--name", name, "--max-time", str(seconds), *extra.get("args", [])]
+    if face == "headless":
+        return subprocess.Popen([*args, "--headless"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), None
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    return proc, master
+
+
+def drain(fd: int | None, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if fd is None:
+            time.sleep(min(0.2, end - time.monotonic()) if end > time.monotonic() else 0)
+            continue
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                os.read(fd, 1 << 16)
+            except OSError:
+                return
+
+
+def rate(home: str, name: str) -> float:
+    """Median chars/s over the logged rows after the first 20% of steps (warm-up and first eval out)."""
+    rows = []
+    for line in (Path(home) / "runs" / name / "metrics.jsonl").read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("chars_per_sec"), (int, float)):
+            rows.append(row["chars_per_sec"])
+    rows = rows[len(rows) // 5:]
+    return statistics.median(rows) if rows else 0.0
+
+
+def train(face, setting, seconds, loaded, home) -> float:
+    name = f"{face}-{setting}-{'loaded' if loaded else 'alone'}"
+    busy = competitor() if loaded else None
+    try:
+        proc, fd = start(face, setting, home, name, seconds)
+        while proc.poll() is None:
+            drain(fd, 0.5)
+        if fd is not None:
+            os.close(fd)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    return rate(home, name)
+
+
+def stop_latency(face, setting, home, warmup: float) -> float:
+    name = f"{face}-{setting}-stop"
+    busy = competitor()
+    try:
+        proc, fd = start(face, setting, home, name, 3600)
+        drain(fd, warmup)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        while proc.poll() is None and time.monotonic() - sent < 120:
+            drain(fd, 0.05)
+        took = time.monotonic() - sent
+        if proc.poll() is None:
+            proc.kill()
+        if fd is not None:
+            os.close(fd)
+        return took
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seconds = 25.0 if args.quick else 40.0
+    faces = ["headless"] if args.quick else ["headless", "app"]
+    print(f"{os.cpu_count()} cores; {seconds:.0f} s per run; competitor: one busy Python loop")
+    print(f"{'face':9} {'setting':7} {'alone':>10} {'loaded':>10} {'ratio':>6} {'SIGTERM→exit':>13}")
+    with tempfile.TemporaryDirectory() as home:
+        for face in faces:
+            for setting in SETTINGS:
+                alone = train(face, setting, seconds, False, home)
+                loaded = train(face, setting, seconds, True, home)
+                stop = stop_latency(face, setting, home, warmup=seconds / 2)
+                ratio = loaded / alone if alone else float("nan")
+                print(f"{face:9} {setting:7} {alone:10,.0f} {loaded:10,.0f} {ratio:6.2f} {stop:12.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
