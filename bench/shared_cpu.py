@@ -18,7 +18,6 @@ import os
 import pty
 import select
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,18 +64,23 @@ def drain(fd: int | None, seconds: float) -> None:
                 return
 
 
-def rate(home: str, name: str) -> float:
-    """Median chars/s over the logged rows after the first 20% of steps (warm-up and first eval out)."""
+def rate(home: str, name: str, chars_per_step: int = 64 * 128) -> float:
+    """chars/s from the logged steps and elapsed times, after the first quarter (warm-up out)."""
     rows = []
-    for line in (Path(home) / "runs" / name / "metrics.jsonl").read_text().splitlines():
+    path = Path(home) / "runs" / name / "metrics.jsonl"
+    for line in path.read_text().splitlines() if path.exists() else []:
         try:
             row = json.loads(line)
         except ValueError:
             continue
-        if isinstance(row, dict) and isinstance(row.get("chars_per_sec"), (int, float)):
-            rows.append(row["chars_per_sec"])
-    rows = rows[len(rows) // 5:]
-    return statistics.median(rows) if rows else 0.0
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and isinstance(row.get("elapsed"), (int, float)):
+            rows.append((row["step"], row["elapsed"]))
+    if len(rows) < 2:
+        return 0.0
+    first, last = rows[len(rows) // 4], rows[-1]
+    if last[1] <= first[1]:
+        first = rows[0]
+    return (last[0] - first[0]) * chars_per_step / max(last[1] - first[1], 1e-9)
 
 
 def train(face, setting, seconds, loaded, home) -> float:

@@ -189,16 +189,20 @@ def main(argv: list[str] | None = None) -> int:
                 return run_gates_app(args.run, args.runs_dir)
         args = vars(train_parser().parse_args(argv))
         headless = args.pop("headless", False)
+        from rnn_tui.core.orchestrate import RunRequest
+
+        request = RunRequest.from_options(args)
+        request.check()  # option, file and name errors before torch loads or a screen opens
         if headless:
             from rnn_tui.headless import train_headless
-            return train_headless(args)
+            return train_headless(request)
         if not (sys.stdout.isatty() and sys.stdin.isatty()):
             raise UserError("the app needs a terminal (stdout or stdin is not one); add --headless, or use `ssh -t` for a remote box")
         if os.environ.get("TERM", "") in ("dumb", "unknown"):
             raise UserError(f"TERM={os.environ['TERM']} cannot draw the app (no cursor movement); "
                             "set TERM=xterm-256color, or add --headless for plain progress lines")
         from rnn_tui.ui.launch import run_train_app
-        return run_train_app(args)
+        return run_train_app(request)
     except UserError as exc:
         print(f"rnn-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -209,35 +213,3 @@ def main(argv: list[str] | None = None) -> int:
         # e.g. `rnn-tui sample RUN | head`: the reader left, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-
-
-def split_options(args: dict) -> tuple[str | None, dict, dict]:
-    """Separate the corpus, the run-management options and the TrainConfig overrides."""
-    args = dict(args)
-    corpus = args.pop("corpus", None)
-    session = {k: args.pop(k) for k in ("resume", "allow_corpus_change", "name", "runs_dir", "compare", "match_params")
-               if k in args}
-    if "resume" in session and "name" in session:
-        from rnn_tui.core.errors import ConfigError
-
-        raise ConfigError(f"--resume {session['resume']} continues that run under its own name; drop --name "
-                          "(to train a copy under another name, copy the run folder)")
-    if "compare" in session:
-        from rnn_tui.core.compare import parse_cells
-
-        session["compare"] = parse_cells(session["compare"])
-        if "resume" in session:
-            from rnn_tui.core.errors import ConfigError
-
-            raise ConfigError("--compare starts new runs; resume a compared run by its own name instead")
-        if not any(k in args for k in ("max_steps", "max_time", "epochs")):
-            args["max_time"] = 300.0  # a budget is required for a fair comparison
-        if "name" in session:  # every compared run's name is free, before the first one trains
-            from rnn_tui.core.paths import check_new_run_names, runs_dir
-
-            check_new_run_names(runs_dir(session.get("runs_dir")), [f"{session['name']}-{c}" for c in session["compare"]])
-    elif "match_params" in session:
-        from rnn_tui.core.errors import ConfigError
-
-        raise ConfigError("--match-params only makes sense with --compare")
-    return corpus, session, args

@@ -22,24 +22,12 @@ def _fmt_eta(seconds):
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def train_headless(args: dict) -> int:
-    from rnn_tui.cli import split_options
-    from rnn_tui.core.session import demo_corpus_path
-
-    corpus, session, overrides = split_options(args)
-    if corpus is None and not session.get("resume"):
-        corpus = demo_corpus_path()
-    received = {}
-    current = {}
-
-    def on_signal(signum, frame):
-        received["signal"] = signum
-        if "trainer" in current:
-            current["trainer"].request_stop(f"signal {signal.Signals(signum).name}")
-
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+def train_headless(request) -> int:
+    """Train ``request`` (a core.orchestrate.RunRequest) on this thread, printing progress."""
+    from rnn_tui.core import events as ev
+    from rnn_tui.core.compare import table_lines
     from rnn_tui.core.distributed import from_environment, shutdown
+    from rnn_tui.core.orchestrate import Orchestrator, signal_reason
 
     distributed = from_environment()
     out = sys.stdout
@@ -47,126 +35,54 @@ def train_headless(args: dict) -> int:
         view = _SilentView()
     else:
         view = _RichView() if out.isatty() else _PlainView(out)
-    try:
-        if session.get("compare"):
-            if distributed is not None:
-                from rnn_tui.core.errors import ConfigError
+    orchestrator = Orchestrator(request, view.handle, report_interval=0.5, distributed=distributed,
+                                progress=LoadProgress())
+    received = {}
 
-                raise ConfigError("--compare runs one process; start it without torchrun")
-            code = _compare(corpus, session, overrides, view, current, received)
-        else:
-            prepared = _prepare_ranks(corpus, session, overrides, distributed, should_stop=lambda: received.get("signal"))
-            code = _train_one(prepared, view, current, distributed=distributed)
-            if distributed is not None and code == 0:
-                distributed.barrier()  # leave together: no rank tears the group down under another
-            if distributed is None or distributed.is_main:
-                _safe_print(out, str(prepared.run.path))
+    def on_signal(signum, frame):
+        received["signal"] = signum
+        orchestrator.stop(signal_reason(signum))
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    try:
+        results = orchestrator.run()
+        failed = [r for r in results if isinstance(r, ev.Failed)]
+        if distributed is not None and not failed and results:
+            distributed.barrier()  # leave together: no rank tears the group down under another
+        if orchestrator.compare is not None:
+            for line in table_lines(orchestrator.compare.rows):
+                view.write(line)
     finally:
         view.close()
         shutdown()
+    for result in failed:
+        print(f"rnn-tui: training failed: {result.message}; {result.advice}"
+              + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
+              + (f" (log: {result.log_path})" if result.log_path else ""), file=sys.stderr)
+    if distributed is None or distributed.is_main:
+        for path in orchestrator.run_dirs:
+            _safe_print(out, path)
     if "signal" in received:
         return 128 + received["signal"]
-    return code
-
-
-def _prepare_ranks(corpus, session, overrides, distributed, should_stop=None):
-    """Rank 0 makes (or reopens) the run folder; the other ranks then read the same run."""
-    from rnn_tui.core.session import prepare
-
-    common = dict(runs_dir=session.get("runs_dir"), resume=session.get("resume"),
-                  allow_corpus_change=session.get("allow_corpus_change", False), progress=LoadProgress(), should_stop=should_stop)
-    if distributed is None:
-        return prepare(corpus, overrides, name=session.get("name"), **common)
-    from rnn_tui.core.config import TrainConfig
-    from rnn_tui.core.runs import default_name
-
-    distributed.rows(overrides.get("batch_size", TrainConfig.batch_size))  # refuse an uneven split up front
-    name = session.get("name") or (None if session.get("resume") else default_name(corpus, overrides.get("cell", "lstm")))
-    name = distributed.broadcast(name)
-    prepared = prepare(corpus, overrides, name=name, **common) if distributed.is_main else None
-    distributed.barrier()
-    if not distributed.is_main:
-        prepared = prepare(corpus, overrides, name=name, main=False, **common)
-    return prepared
+    return 1 if failed else 0
 
 
 class LoadProgress:
-    """A line per quarter while a large corpus loads (small ones load too fast to need it)."""
-
-    LARGE = 64 << 20
+    """A line per quarter while a large corpus loads (the orchestrator reports only large ones)."""
 
     def __init__(self, out=None):
         self.out = out or sys.stdout
         self.next_mark = 0.25
 
     def __call__(self, done: int, total: int) -> None:
-        if total < self.LARGE or not total:
+        if not total:
             return
         fraction = done / total
         if fraction >= self.next_mark:
             _safe_print(self.out, f"reading the corpus: {fraction:.0%} of {total // 2 / 1e6:,.0f} MB (read twice)")
             while self.next_mark <= fraction:
                 self.next_mark += 0.25
-
-
-def _train_one(prepared, view, current, extra_sink=None, distributed=None) -> int:
-    from rnn_tui.core import events as ev
-    from rnn_tui.core.trainer import Trainer
-
-    trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume,
-                      notes=tuple(prepared.notes), report_interval=0.5, distributed=distributed)
-    current["trainer"] = trainer
-
-    def sink(event):
-        view.handle(event)
-        if extra_sink is not None:
-            extra_sink(event)
-
-    try:
-        result = trainer.run(sink)
-    finally:
-        prepared.lock.release()
-    if isinstance(result, ev.Failed):
-        print(f"rnn-tui: training failed: {result.message}; {result.advice}"
-              + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
-              + (f" (log: {result.log_path})" if result.log_path else ""), file=sys.stderr)
-        return 1
-    return 0
-
-
-def _compare(corpus, session, overrides, view, current, received) -> int:
-    from rnn_tui.core.compare import CompareCollector, plan, table_lines
-    from rnn_tui.core.config import TrainConfig
-    from rnn_tui.core.runs import default_name
-    from rnn_tui.core.session import prepare
-
-    base = session.get("name") or default_name(corpus, "compare")
-    config = TrainConfig().with_changes(**overrides).validated()
-    collector = CompareCollector()
-    code = 0
-    runs = []
-    vocab_size = 0
-    if session.get("match_params"):
-        from rnn_tui.core.corpus import load_corpus
-
-        vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab)
-    sizes = dict(plan(session["compare"], config, vocab_size, session.get("match_params", False)))
-    for index, cell in enumerate(session["compare"]):
-        if "signal" in received:
-            break
-        prepared = prepare(corpus, {**overrides, **sizes[cell]}, runs_dir=session.get("runs_dir"), name=f"{base}-{cell}")
-        view.write(f"--- compare {index + 1}/{len(session['compare'])}: {cell} ---")
-        code = max(code, _train_one(prepared, view, current, collector.handle))
-        snapshot = current["trainer"].latest_snapshot
-        val = prepared.corpus.val
-        if snapshot is not None and val.numel() >= 3:
-            collector.measure_decay(snapshot, val[:101].long())
-        runs.append(str(prepared.run.path))
-    for line in table_lines(collector.rows):
-        view.write(line)
-    for path in runs:
-        _safe_print(sys.stdout, path)
-    return code
 
 
 def _safe_print(out, line: str) -> None:
@@ -193,7 +109,9 @@ class _PlainView:
     def handle(self, event) -> None:
         from rnn_tui.core import events as ev
 
-        if isinstance(event, ev.Started):
+        if isinstance(event, ev.CompareStarted):
+            self.write(f"--- compare {event.index + 1}/{event.total}: {event.cell} ---")
+        elif isinstance(event, ev.Started):
             c = event.config
             self.write(f"run {event.run_name}: {c['cell']} {c['layers']}x{c['hidden_size']}, {event.parameters:,} parameters, "
                        f"{event.device_name}, {event.precision}, vocab {event.vocab_size}, {event.train_chars:,} train chars")

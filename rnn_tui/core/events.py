@@ -106,3 +106,20 @@ class Failed:
     run_dir: str | None
     checkpoint: str | None
     log_path: str | None = None
+
+
+@dataclass(frozen=True)
+class CompareStarted:
+    """A compared run is about to start: run ``index + 1`` of ``total``, with this cell."""
+
+    index: int
+    total: int
+    cell: str
+
+
+@dataclass(frozen=True)
+class CompareMeasured:
+    """Gradient decay at distance 50 for a compared cell's final weights; ``cell`` None when all are done."""
+
+    cell: str | None
+    decay: float | None

@@ -81,7 +81,7 @@ class RunLock:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise RunError(f"{self.path} is not a plain file (rnn-tui's lock file is); remove it and try again")
-        fh = open(fd, "a+")
+        fh = open(fd, "a+")  # noqa: SIM115 - held open: the lock lasts as long as the file
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -160,17 +160,23 @@ class Run:
             except OSError:
                 pass
         if not (self.path / "config.json").exists():
-            mark_run(self)  # a new run: marked before anything else is written into it
+            try:
+                mark_run(self)  # a new run: marked before anything else is written into it
+            except OSError as exc:
+                raise RunError(f"{self.path}: cannot write to the runs folder ({exc.strerror}); "
+                               "pick another with --runs-dir or free some space") from None
 
-    def append_metrics(self, rows: list[dict], sync: bool = False) -> None:
+    def append_metrics(self, rows: list[dict], sync: bool = False, at: int | None = None) -> int:
         """Append rows whole or not at all: a failed write (a full disk) is cut back off, so no half
-        row is left for the next one to run into. ``sync``: on disk before a checkpoint claims them."""
-        if not rows:
-            return
-        data = memoryview("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode())
+        row is left for the next one to run into. ``sync``: on disk before a checkpoint claims them.
+        ``at``: first cut the file back to this offset (to amend the rows appended last).
+        Returns the offset at which the rows begin."""
         fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
+            if at is not None:
+                os.ftruncate(fd, at)
             start = os.lseek(fd, 0, os.SEEK_END)
+            data = memoryview("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode())
             try:
                 while data:
                     data = data[os.write(fd, data):]
@@ -184,6 +190,7 @@ class Run:
                 raise
         finally:
             os.close(fd)
+        return start
 
     def truncate_metrics(self, after_step: int) -> None:
         """Drop rows logged after ``after_step`` (left by a run that died after its last save).
@@ -201,7 +208,14 @@ class Run:
         if tail and _row_step(tail) is not None and not _logged_after(tail, after_step):
             keep.append(tail)  # a whole row that only lacks its newline
         new = b"".join(line + b"\n" for line in keep)
-        if new != data:
+        if new == data:
+            return
+        if data.startswith(new):  # only a tail goes (the usual case): cut in place, no space needed on a full disk
+            with open(self.metrics_path, "r+b") as fh:
+                fh.truncate(len(new))
+                fh.flush()
+                os.fsync(fh.fileno())
+        else:
             atomic_write_bytes(self.metrics_path, new)
 
     def read_metrics(self) -> list[dict]:

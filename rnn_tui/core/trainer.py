@@ -74,9 +74,12 @@ class Trainer:
         self.save_failures = 0
         self.saves_paused_until = 0.0
         self.temps_cleaned = False
+        self.saved_step: int | None = None  # the step latest.pt holds, as far as this process knows
         self.pending_losses: list[tuple[int, torch.Tensor]] = []
         self.pending_rows: dict[int, dict] = {}
         self.unwritten_rows: list[dict] = []
+        self.last_batch: tuple[int, list[dict]] | None = None  # (file offset, rows) of the last append
+        self.rewrite_from: int | None = None  # amend the last batch: cut metrics.jsonl back to here first
         self.metrics_failing = False
         self.norm = torch.zeros(())
         self.in_loop = False
@@ -225,11 +228,13 @@ class Trainer:
         try:
             written = save_checkpoint(state, path, keep_previous=kind == "latest", only_if_better=kind == "best")
         except (OSError, RuntimeError) as exc:  # RuntimeError: torch's writer on a failing file
-            self._save_failed(path, exc)
+            self._save_failed(path, exc, final=reason == "final")
             return None
         if self.save_failures:
             self.save_failures, self.saves_paused_until = 0, 0.0
             self.sink(ev.Notice("info", f"saving works again: {path.name} written at step {self.step}"))
+        if kind == "latest":
+            self.saved_step = self.step
         if kind == "latest" and not self.temps_cleaned:
             self.temps_cleaned = True  # the newest state is in latest.pt now: what a crash left is stale
             remove_stale_temps(self.run_.path)
@@ -238,15 +243,17 @@ class Trainer:
         self.sink(ev.Saved(self.step, str(path), kind, reason))
         return str(path)
 
-    def _save_failed(self, path, exc: Exception) -> None:
+    def _save_failed(self, path, exc: Exception, final: bool = False) -> None:
         self.save_failures += 1
         delay = min(SAVE_RETRY_MAX_S, SAVE_RETRY_S * 2 ** (self.save_failures - 1))
         self.saves_paused_until = time.monotonic() + delay
         if self.config.save_every:
             self.last_save = self.saves_paused_until - self.config.save_every  # the next autosave is the retry
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-        self.sink(ev.Notice("warning", f"could not save {path.name} ({why}); the last good checkpoint is untouched; "
-                                       f"saving paused, next try in {delay:.0f} s (free some space in {path.parent.parent})"))
+        kept = f"latest.pt (step {self.saved_step})" if self.saved_step is not None else "the last good checkpoint"
+        then = "" if final else f"; saving paused, next try in {delay:.0f} s"
+        self.sink(ev.Notice("warning", f"could not save {path.name} at step {self.step} ({why}); {kept} is untouched"
+                                       f"{then} (free some space in {path.parent.parent})"))
 
     # ---- helpers ---------------------------------------------------------
     def elapsed(self) -> float:
@@ -538,8 +545,10 @@ class Trainer:
     def _write_rows(self, rows: list[dict], sync: bool) -> None:
         """Append rows; while metrics.jsonl cannot be written (a full disk) they wait in memory, one warning."""
         rows = self.unwritten_rows + rows
+        if not rows and self.rewrite_from is None:
+            return
         try:
-            self.run_.append_metrics(rows, sync=sync)
+            start = self.run_.append_metrics(rows, sync=sync, at=self.rewrite_from)
         except OSError as exc:
             self.unwritten_rows = rows[-MAX_UNWRITTEN_ROWS:]
             if not self.metrics_failing:
@@ -547,7 +556,8 @@ class Trainer:
                 self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror or exc}); the rows wait "
                                                f"in memory and training goes on"))
             return
-        self.unwritten_rows = []
+        self.unwritten_rows, self.rewrite_from = [], None
+        self.last_batch = (start, rows) if rows else None
         if self.metrics_failing:
             self.metrics_failing = False
             self.sink(ev.Notice("info", "metrics.jsonl is written again"))
@@ -560,6 +570,20 @@ class Trainer:
             self.sink(ev.Notice("info", f"{why}: training on {self.tuner.current} CPU thread"
                                         f"{'s' if self.tuner.current > 1 else ''} (faster now)"))
 
+    def _open_row(self, step: int) -> dict | None:
+        """This step's metrics row if it is still to be written; one already written (a final evaluation
+        after the last report) is taken back, with its batch, to be written again amended: never twice."""
+        if step in self.pending_rows:
+            return self.pending_rows[step]
+        if self.unwritten_rows and self.unwritten_rows[-1]["step"] == step:
+            self.pending_rows[step] = self.unwritten_rows.pop()
+            return self.pending_rows[step]
+        if self.last_batch is not None and self.last_batch[1][-1]["step"] == step and not self.unwritten_rows:
+            (self.rewrite_from, rows), self.last_batch = self.last_batch, None
+            self.pending_rows.update((r["step"], r) for r in rows)
+            return self.pending_rows[step]
+        return None
+
     def _validate(self, lr: float, norm) -> bool:
         """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""
         val = self.evaluate()
@@ -567,8 +591,8 @@ class Trainer:
             return False
         is_best = self.best_val is None or val < self.best_val
         self.best_val = val if is_best else self.best_val
-        row = self.pending_rows.setdefault(self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm),
-                                                  "elapsed": round(self.elapsed(), 3)})
+        row = self._open_row(self.step) or self.pending_rows.setdefault(
+            self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm), "elapsed": round(self.elapsed(), 3)})
         row["val_loss"] = val
         self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
         if is_best:

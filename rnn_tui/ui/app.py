@@ -147,7 +147,7 @@ class RnnTuiApp(HelpActions, App):
         """Which compared model is training, e.g. "model 2 of 3: gru" (the collector has seen its Started)."""
         if self.compare is None or self.compare.current is None:
             return None
-        planned = len(getattr(self.bridge, "session", {}).get("compare") or ())
+        planned = len(self.bridge.request.compare) if self.bridge is not None else 0
         total = f" of {planned}" if planned else ""
         return f"model {len(self.compare.rows)}{total}: {self.compare.current.cell}"
 
@@ -270,7 +270,9 @@ class RnnTuiApp(HelpActions, App):
             self.exit(return_code=code)
             return
         self.quitting = True
-        self.bridge.stop("quit" if code == 0 else f"signal {signal.Signals(code - 128).name}")
+        from rnn_tui.core.orchestrate import signal_reason
+
+        self.bridge.stop("quit" if code == 0 else signal_reason(code - 128))
         self.status("saving the run and quitting\u2026", "warning")
         self.set_timer(QUIT_GRACE, lambda: self.exit(return_code=self.exit_code))
         self.set_interval(0.1, self._check_done)

@@ -1,7 +1,7 @@
 """The only module that knows how the trainer runs: a thread worker, a command queue.
 
-The trainer calls ``sink(event)``, which posts a Textual message
-(thread-safe, never waits on the UI). Commands go the other way on a
+The orchestrator (core) does the work on that thread and calls ``sink(event)``, which posts a
+Textual message (thread-safe, never waits on the UI). Commands go the other way on a
 ``queue.Queue`` that the trainer reads between steps.
 """
 
@@ -14,27 +14,36 @@ from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, Tra
 
 
 class TrainerBridge:
-    def __init__(self, app, corpus: str | None, session: dict, overrides: dict, report_interval: float = 0.25):
+    def __init__(self, app, request, report_interval: float = 0.25):
+        from rnn_tui.core.orchestrate import Orchestrator
+
         self.app = app
-        self.corpus = corpus
-        self.session = session
-        self.overrides = overrides
-        self.report_interval = report_interval
+        self.request = request
         self.commands: queue.Queue = queue.Queue()
-        self.trainer = None
-        self.prepared = None
+        self.orchestrator = Orchestrator(request, self._sink, report_interval=report_interval,
+                                         commands=self.commands, progress=self._load_progress)
         self.done = threading.Event()
         self.stop_reason: str | None = None
-        self.results: list = []  # each run's Finished or Failed, for the exit message
+
+    # What the app reads while training runs (each a reference swap on the worker thread).
+    @property
+    def prepared(self):
+        return self.orchestrator.prepared
+
+    @property
+    def results(self) -> list:
+        return self.orchestrator.results
 
     def start(self) -> None:
         self.app.run_worker(self._work, name="trainer", group="trainer", thread=True, exclusive=True, exit_on_error=False)
 
     def _sink(self, event) -> None:
-        from rnn_tui.core.events import Snapshot
+        from rnn_tui.core import events as ev
 
-        if isinstance(event, Snapshot):
+        if isinstance(event, ev.Snapshot):
             self.app.post_message(SnapshotReady(event))
+        elif isinstance(event, ev.CompareMeasured):
+            self.app.post_message(CompareMeasured(event.cell, event.decay))
         else:
             self.app.post_message(TrainerEvent(event))
 
@@ -45,16 +54,9 @@ class TrainerBridge:
         # then gets a core the moment it needs one, and training has every cycle it does not use.
         lower_thread_priority(5)
         from rnn_tui.core.errors import UserError
-        from rnn_tui.core.session import demo_corpus_path
 
         try:
-            corpus = self.corpus
-            if corpus is None and not self.session.get("resume"):
-                corpus = demo_corpus_path()
-            if self.session.get("compare"):
-                self._compare(corpus)
-            else:
-                self._train(corpus, self.overrides, self.session.get("name"))
+            self.orchestrator.run()
         except Exception as exc:  # noqa: BLE001 - every setup failure reaches the screen, never a silent hang
             from rnn_tui.core.corpus import LoadStopped
 
@@ -68,52 +70,8 @@ class TrainerBridge:
         finally:
             self.done.set()
 
-    def _train(self, corpus, overrides: dict, name: str | None):
-        from rnn_tui.core.session import prepare
-        from rnn_tui.core.trainer import Trainer
-
-        self.prepared = p = prepare(
-            corpus, overrides, runs_dir=self.session.get("runs_dir"), name=name,
-            resume=self.session.get("resume"), allow_corpus_change=self.session.get("allow_corpus_change", False),
-            progress=self._load_progress, should_stop=lambda: self.stop_reason is not None,
-        )
-        try:
-            if self.stop_reason is not None:
-                return None
-            self.trainer = Trainer(p.config, p.corpus, p.run, resume=p.resume, notes=tuple(p.notes),
-                                   report_interval=self.report_interval)
-            if self.stop_reason is not None:
-                self.trainer.request_stop(self.stop_reason)
-            self.results.append(self.trainer.run(self._sink, self.commands))
-            return self.trainer
-        finally:
-            p.lock.release()
-
-    def _compare(self, corpus) -> None:
-        from rnn_tui.core.compare import plan
-        from rnn_tui.core.config import TrainConfig
-        from rnn_tui.core.corpus import load_corpus
-        from rnn_tui.core.gradflow import decay, gradient_flow_for
-        from rnn_tui.core.runs import default_name
-
-        cells = self.session["compare"]
-        config = TrainConfig().with_changes(**self.overrides).validated()
-        vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab) if self.session.get("match_params") else 0
-        sizes = dict(plan(cells, config, vocab_size, bool(self.session.get("match_params"))))
-        base = self.session.get("name") or default_name(corpus, "compare")
-        for cell in cells:
-            if self.stop_reason is not None:
-                break
-            trainer = self._train(corpus, {**self.overrides, **sizes[cell]}, f"{base}-{cell}")
-            snapshot = trainer.latest_snapshot if trainer is not None else None
-            val = self.prepared.corpus.val
-            if snapshot is not None and val.numel() >= 3:
-                flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, val[:101].long(), with_initial=False)
-                self.app.post_message(CompareMeasured(cell, decay(flow, min(50, len(flow.distance) - 1))))
-        self.app.post_message(CompareMeasured(None, None))
-
     def _load_progress(self, done: int, total: int) -> None:
-        if total >= 64 << 20 and done * 10 // total != getattr(self, "_load_tenth", -1):
+        if done * 10 // total != getattr(self, "_load_tenth", -1):
             self._load_tenth = done * 10 // total
             from rnn_tui.core.events import Notice
 
@@ -124,5 +82,4 @@ class TrainerBridge:
 
     def stop(self, reason: str = "stopped") -> None:
         self.stop_reason = reason
-        if self.trainer is not None:
-            self.trainer.request_stop(reason)
+        self.orchestrator.stop(reason)

@@ -11,25 +11,15 @@ def _configure_environment() -> None:
     os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
 
 
-def run_train_app(args: dict) -> int:
-    from rnn_tui.cli import split_options
-    from rnn_tui.core.config import TrainConfig
-
-    corpus, session, overrides = split_options(args)
-    TrainConfig().with_changes(**overrides).validated()  # option errors before any screen
-    if corpus is not None:
-        from pathlib import Path
-
-        from rnn_tui.core.paths import check_regular_file
-
-        check_regular_file(Path(corpus))
+def run_train_app(request) -> int:
+    """The app over a training of ``request`` (a checked core.orchestrate.RunRequest)."""
     _configure_environment()
     from rnn_tui.ui.app import RnnTuiApp
     from rnn_tui.ui.bridge import TrainerBridge
 
     interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.5  # chart redraws per second: bytes on the wire
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, overrides, report_interval=interval),
-                    compare=bool(session.get("compare")))
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request, report_interval=interval),
+                    compare=bool(request.compare))
     try:
         app.run()
     finally:

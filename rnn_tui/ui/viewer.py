@@ -29,7 +29,6 @@ class ViewerApp(HelpActions, App):
         self._gate_sample = ""  # the weights never change here: one sample serves every trace
         if validation_text is None and self.run_dir is not None:
             from rnn_tui.core.session import validation_text
-
             from rnn_tui.ui.screens.gates import MAX_TRACE_CHARS
 
             self.validation_text = validation_text(Path(self.run_dir), MAX_TRACE_CHARS)

@@ -14,7 +14,7 @@ from tests.core.helpers import train
 
 
 def cli(home, *args, cwd=REPO, env=None, timeout=120, **kw):
-    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False,
                           env={**cli_env(home), **(env or {})}, **kw)
 
 
@@ -139,7 +139,7 @@ def test_sample_prints_the_prime_then_the_text_and_a_final_newline(runs_home, ru
 def test_sample_into_a_full_disk_is_one_line(runs_home, run_r):
     with open("/dev/full", "w") as full:
         proc = subprocess.run([PYTHON, "-m", "rnn_tui", "sample", "r", "--length", "50"], stdout=full,
-                              stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO, timeout=60)
+                              stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO, timeout=60, check=False)
     assert_clear_error(proc, "No space left")
 
 
@@ -177,8 +177,8 @@ def _read_only_bind(source, target):
     """A read-only view of ``source`` (needs root and mount); None where this machine cannot."""
     target.mkdir()
     for cmd in (["mount", "--bind", str(source), str(target)], ["mount", "-o", "remount,ro,bind", str(target)]):
-        if subprocess.run(cmd, capture_output=True).returncode != 0:
-            subprocess.run(["umount", str(target)], capture_output=True)
+        if subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", str(target)], capture_output=True, check=False)
             return None
     return target
 
@@ -197,4 +197,4 @@ def test_a_read_only_runs_folder_is_one_line(runs_home, run_r, tmp_path):
                            "Read-only file system")
         assert tree(run_r.path) == before
     finally:
-        subprocess.run(["umount", str(view)], capture_output=True)
+        subprocess.run(["umount", str(view)], capture_output=True, check=False)

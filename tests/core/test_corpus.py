@@ -79,7 +79,7 @@ def test_decode_error_offset_across_chunks(tmp_path, monkeypatch):
 
 
 def test_bom_stripped_and_utf16_decoded(tmp_path):
-    c = load_corpus(write(tmp_path, codecs.BOM_UTF8 + "hello there".encode()))
+    c = load_corpus(write(tmp_path, codecs.BOM_UTF8 + b"hello there"))
     assert "\ufeff" not in c.vocab.chars and c.text() == "hello there"
     c = load_corpus(write(tmp_path, "h\u00e9llo w\u00f6rld".encode("utf-16")))
     assert "\ufeff" not in c.vocab.chars and c.text() == "h\u00e9llo w\u00f6rld"
@@ -147,3 +147,54 @@ def test_unknown_encoding(tmp_path):
 def test_vocab_missing_names_characters():
     v = Vocab("abc ")
     assert v.missing("a\u00e9b\u00e9x") == ["\u00e9", "x"]
+
+
+@pytest.mark.parametrize("encoding", ["base64", "rot13", "hex", "zlib", "uu", "bz2"])
+def test_an_encoding_that_is_not_a_text_encoding_is_refused_in_one_line(tmp_path, encoding):
+    refused(write(tmp_path, b"plain text here\n" * 20), "not a text encoding", encoding=encoding)
+
+
+def test_codec_failures_and_lone_surrogates_are_one_line(tmp_path):
+    text = "Hello world, this is a test.\nLine two!\n" * 20
+    refused(write(tmp_path, text.encode()), "cannot be decoded as punycode", encoding="punycode")
+    refused(write(tmp_path, b"abc \\ud800 def\n" * 20), "U+D800", "lone surrogate", encoding="unicode_escape")
+    no_bom = write(tmp_path, text.encode("utf-16-le"))
+    refused(no_bom, "byte-order mark", "--encoding utf-16-le", encoding="utf-16")
+    refused(no_bom, "UTF-16", "--encoding utf-16-le")  # not called binary: it is text with NULs between letters
+    assert load_corpus(no_bom, encoding="utf-16-le").text() == text
+
+
+def test_a_stop_while_loading_is_honoured_at_the_next_chunk(tmp_path, monkeypatch):
+    import rnn_tui.core.corpus as corpus_mod
+    from rnn_tui.core.corpus import LoadStopped
+
+    monkeypatch.setattr(corpus_mod, "CHUNK_BYTES", 64)
+    path = write(tmp_path, b"some text to read in many chunks\n" * 200)
+    asked = []
+
+    def stop_after_three():
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(LoadStopped, match="stopped while reading the corpus"):
+        load_corpus(path, should_stop=stop_after_three)
+    assert len(asked) == 4  # not one chunk more
+    with pytest.raises(LoadStopped) as info:
+        load_corpus(path, should_stop=lambda: 15)  # a signal number
+    assert info.value.exit_code == 128 + 15
+
+
+def test_a_stop_before_the_run_exists_writes_nothing(small_corpus, runs_home):
+    from rnn_tui.core.corpus import LoadStopped
+    from rnn_tui.core.session import prepare
+
+    with pytest.raises(LoadStopped):
+        prepare(str(small_corpus), {"device": "cpu"}, name="stopped", should_stop=lambda: True)
+    assert not (runs_home / "runs" / "stopped").exists()
+
+
+def test_the_corpus_path_is_made_absolute(tmp_path, monkeypatch):
+    write(tmp_path, b"hello world\n" * 10, name="rel.txt")
+    monkeypatch.chdir(tmp_path)
+    c = load_corpus("rel.txt")
+    assert c.path == str(tmp_path / "rel.txt") and c.summary()["path"] == c.path

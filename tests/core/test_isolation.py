@@ -31,8 +31,8 @@ def test_the_app_module_loads_without_torch():
     code = (
         "import sys\n"
         "import rnn_tui.ui.app, rnn_tui.ui.launch, rnn_tui.ui.bridge, rnn_tui.core.paths\n"
-        "from rnn_tui.cli import split_options\n"
-        "split_options({'corpus': 'x.txt', 'max_steps': 3})\n"
+        "from rnn_tui.core.orchestrate import RunRequest\n"
+        "RunRequest.from_options({'corpus': 'x.txt', 'max_steps': 3, 'compare': 'rnn,gru'})\n"
         "assert 'torch' not in sys.modules, 'torch imported before the first frame'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

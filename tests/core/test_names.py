@@ -3,7 +3,14 @@
 import pytest
 
 from rnn_tui.core.errors import RunError
-from rnn_tui.core.paths import check_new_run_names, check_run_name, is_run_file, is_sample_file, name_taken, run_name_problem
+from rnn_tui.core.paths import (
+    check_new_run_names,
+    check_run_name,
+    is_run_file,
+    is_sample_file,
+    name_taken,
+    run_name_problem,
+)
 from rnn_tui.core.runs import default_name
 
 

@@ -30,13 +30,14 @@ from tests.conftest import tiny_config
 
 def start(corpus, name="r", resume=None, **changes):
     """A prepared run (a new one, or a resume with ``changes`` as the only flags given)."""
-    overrides = changes if resume else tiny_config(**changes).to_dict()
+    overrides = changes if resume else tiny_config(**{"threads": 1, **changes}).to_dict()  # one thread: steady on a busy CPU
     return prepare(str(corpus) if corpus else None, overrides, name=None if resume else name, resume=resume)
 
 
-def train(corpus=None, name="r", resume=None, hook=None, **changes):
+def train(corpus=None, name="r", resume=None, hook=None, report_interval=0.25, **changes):
     prepared = start(corpus, name, resume, **changes)
-    trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume, notes=tuple(prepared.notes))
+    trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume, notes=tuple(prepared.notes),
+                      report_interval=report_interval)
     if hook:
         trainer.step_hook = hook(trainer)
     events = []
@@ -112,6 +113,13 @@ def test_metrics_are_trimmed_only_past_the_step_resumed_from_and_bad_lines_survi
     text = run.metrics_path.read_text()
     assert "[1,2,3]\n" in text and text.endswith("\n")
     assert [r["step"] for r in run.read_metrics()] == list(range(1, 13))
+
+
+def test_the_final_evaluation_amends_the_last_row_instead_of_adding_a_second(small_corpus):
+    _, _, run, _ = train(small_corpus, max_steps=25, eval_every=20, report_interval=0)  # every row written at once
+    rows = run.read_metrics()
+    assert [r["step"] for r in rows] == list(range(1, 26))
+    assert "val_loss" in rows[-1] and "train_loss" in rows[-1]
 
 
 def test_truncate_metrics_writes_nothing_when_nothing_changes(tmp_path):
@@ -275,30 +283,34 @@ def _weights(run, kind="latest"):
     return load_checkpoint(run.checkpoint(kind))["model"]
 
 
-def test_live_sampling_and_the_app_never_move_the_training_rng(small_corpus):
-    rng = random.Random(7)
+def _sample_at_random(seed):
+    """A step hook: live samples at random steps, and the app's snapshot work in another thread."""
+    rng = random.Random(seed)
 
-    def sample_at_random(trainer):
+    def hook(trainer):
         stop = threading.Event()
         threading.Thread(target=_consume_snapshots, args=(trainer, stop), daemon=True).start()
 
         def on_step(step):
             if rng.random() < 0.4:
                 trainer.live_sample(trainer.snapshot())
-            if step == 29:
+            if step >= trainer.config.max_steps - 1:
                 stop.set()
         return on_step
+    return hook
 
+
+def test_live_sampling_and_the_app_never_move_the_training_rng(small_corpus):
     _, _, quiet, _ = train(small_corpus, name="quiet", max_steps=30, **{**EXACT, "sample_every": 0})
-    _, _, busy, _ = train(small_corpus, name="busy", max_steps=30, hook=sample_at_random, **EXACT)
+    _, _, busy, _ = train(small_corpus, name="busy", max_steps=30, hook=_sample_at_random(7), **EXACT)
     a, b = _weights(quiet), _weights(busy)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_n_steps_and_a_resume_for_n_more_equal_2n_steps_exactly(small_corpus):
-    _, _, whole, _ = train(small_corpus, name="whole", max_steps=30, **EXACT)
-    _, _, halves, _ = train(small_corpus, name="halves", max_steps=15, **EXACT)
-    train(resume="halves", max_steps=30)
+    _, _, whole, _ = train(small_corpus, name="whole", max_steps=30, hook=_sample_at_random(1), **EXACT)
+    _, _, halves, _ = train(small_corpus, name="halves", max_steps=15, hook=_sample_at_random(2), **EXACT)
+    train(resume="halves", max_steps=30, hook=_sample_at_random(3))
     a, b = _weights(whole), _weights(halves)
     assert all(torch.equal(a[k], b[k]) for k in a)
 

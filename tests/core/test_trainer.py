@@ -2,6 +2,7 @@ import math
 import queue
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -47,8 +48,8 @@ def test_learning_rate_is_a_function_of_the_step_alone():
 
 
 def test_resume_gives_the_same_losses_as_an_uninterrupted_run(small_corpus):
-    dropout = dict(dropout=0.2, layers=2)  # exercises the RNG state too
-    _, full_events, full_run = train(small_corpus, name="full", max_steps=40, **dropout)
+    dropout = {"dropout": 0.2, "layers": 2}  # exercises the RNG state too
+    _, full_events, _full_run = train(small_corpus, name="full", max_steps=40, **dropout)
     _, _, part_run = train(small_corpus, name="part", max_steps=20, **dropout)
     result, resumed_events, _ = train(None, resume="part", max_steps=40)
     assert result.step == 40
@@ -107,9 +108,9 @@ def test_unexpected_exception_is_logged_and_reported(small_corpus):
                 raise ValueError("something odd")
         return boom
 
-    result, _, run = train(small_corpus, max_steps=30, hook=hook)
+    result, _, _run = train(small_corpus, max_steps=30, hook=hook)
     assert isinstance(result, ev.Failed) and "something odd" in result.message
-    assert result.log_path and "ValueError" in open(result.log_path).read()
+    assert result.log_path and "ValueError" in Path(result.log_path).read_text()
     assert result.checkpoint and load_checkpoint(result.checkpoint)["step"] == 3
 
 
@@ -127,7 +128,7 @@ def test_pause_resume_stop_through_the_command_queue(small_corpus):
         return on_step
 
     started = time.monotonic()
-    result, events, run = train(small_corpus, max_steps=1000, commands=commands, hook=hook)
+    result, events, _run = train(small_corpus, max_steps=1000, commands=commands, hook=hook)
     assert time.monotonic() - started >= 0.5
     states = [e.state for e in events if isinstance(e, ev.StateChanged)]
     assert states == ["paused", "running"]

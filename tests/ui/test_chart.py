@@ -101,3 +101,11 @@ def test_history_goes_ahead_of_live_points_and_halving_keeps_order():
     chart.add_losses([(s, 1.5) for s in range(103, 103 + 5000)])
     steps = [s for s, _ in chart.train]
     assert len(steps) <= 4096 and steps == sorted(steps)
+
+
+def test_a_marker_on_another_series_marker_steps_aside():
+    a = Series(((100, 2.3145),), "red", marker="\u25cf")
+    b = Series(((100, 2.3400),), "green", marker="\u25b2")
+    line = Series(tuple((s, 4.0 - s / 50) for s in range(101)), "cyan")
+    text = render_plot([line, a, b], 60, 12).plain
+    assert "\u25cf" in text and "\u25b2" in text

@@ -1,6 +1,7 @@
 """The colour scales read the same way in truecolor, 256 and 16 colours."""
 
 import math
+from itertools import pairwise
 
 import pytest
 from rich.color import ColorSystem
@@ -28,7 +29,7 @@ def lightness(value: float, diverging: bool, system: ColorSystem) -> float:
 def test_zero_to_one_scale_is_monotone_in_lightness(system):
     values = [k / 200 for k in range(201)]
     seen = [lightness(v, False, system) for v in values]
-    assert all(b >= a for a, b in zip(seen, seen[1:])), system
+    assert all(b >= a for a, b in pairwise(seen)), system
     assert seen[-1] - seen[0] > 0.5  # and it actually spans dark to light
 
 
@@ -36,7 +37,7 @@ def test_zero_to_one_scale_is_monotone_in_lightness(system):
 def test_signed_scale_grows_lighter_away_from_zero_on_each_side(system):
     for sign in (1, -1):
         seen = [lightness(sign * k / 100, True, system) for k in range(101)]
-        assert all(b >= a for a, b in zip(seen, seen[1:])), (system, sign)
+        assert all(b >= a for a, b in pairwise(seen)), (system, sign)
         assert seen[-1] > seen[0]
 
 

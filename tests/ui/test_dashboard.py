@@ -86,7 +86,10 @@ async def test_help_and_pause_binding_switch():
 
 def bridge_for(corpus, name, **changes):
     cfg = tiny_config(**{"sample_every": 0.5, "eval_every": 25, **changes}).to_dict()
-    return lambda app: TrainerBridge(app, str(corpus), {"name": name}, cfg, report_interval=0.1)
+    from rnn_tui.core.orchestrate import RunRequest
+
+    request = RunRequest(corpus=str(corpus), overrides=cfg, name=name)
+    return lambda app: TrainerBridge(app, request, report_interval=0.1)
 
 
 
@@ -223,8 +226,8 @@ async def test_compare_resets_the_panel_and_names_the_model():
     async with app.run_test(size=(80, 24)) as pilot:
         done = threading.Event()
         done.set()
-        app.bridge = SimpleNamespace(session={"compare": ["rnn", "lstm", "gru"]}, done=done, send=lambda c: None,
-                                     start=lambda: None)
+        app.bridge = SimpleNamespace(request=SimpleNamespace(compare=("rnn", "lstm", "gru")), done=done,
+                                     send=lambda c: None, start=lambda: None)
         stats = app.train_screen.query_one(StatsPanel)
         await inject(app, pilot, started(run_name="cmp-lstm"), progress(10, 2.0), ev.EvalResult(10, 1.9, 1.9, True),
                      ev.Saved(10, "/r/best.pt", "best", "best"))
@@ -283,3 +286,16 @@ async def test_numbers_and_footer_read_whole(size):
         for needle in ("1.8612, step 12,000", "step 12,000, 0s ago", "12,374", "Resume"):
             assert needle in text, text
         assert lines[-1].rstrip().endswith("Help")
+
+
+async def test_a_sample_longer_than_its_box_says_so():
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inject(app, pilot, started(), ev.Sample(5, "\n".join(f"line {k}" for k in range(20)), 0.8))
+        await pilot.pause()
+        log = app.train_screen.query_one(SampleLog)
+        shown = log.content_size.height
+        assert 0 < shown < 20 and log.border_subtitle == f"{20 - shown} more lines below"
+        await inject(app, pilot, ev.Sample(6, "short", 0.8))
+        await pilot.pause()
+        assert log.border_subtitle == ""

@@ -52,9 +52,8 @@ async def test_a_bigger_terminal_traces_more_text():
         before = len(screen.trace.chars)
         await pilot.resize_terminal(200, 60)
         gate_text = screen.query_one(GateText)
-        await wait_for(pilot, lambda: len(screen.trace.chars) >= gate_text.capacity)
+        await wait_for(pilot, lambda: len(screen.trace.chars) > before)
         await pilot.pause()
-        assert len(screen.trace.chars) > before
         rows = drawn_rows(gate_text)
         assert len(rows) == gate_text.size.height and all(rows)
 

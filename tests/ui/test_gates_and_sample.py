@@ -17,8 +17,8 @@ async def test_gate_view_navigation_on_mixed_scripts(tmp_path):
         screen = app.screen
         assert isinstance(screen, GatesScreen)
         await wait_for(pilot, lambda: screen.trace is not None)
-        head = lambda: str(screen.query_one("#gate-head").render())  # noqa: E731
-        detail = lambda: str(screen.query_one("#gate-detail").render())  # noqa: E731
+        head = lambda: str(screen.query_one("#gate-head").render())
+        detail = lambda: str(screen.query_one("#gate-detail").render())
         assert "layer 1/2" in head() and "i: input gate" in head() and "unit 0/15" in head()
         await pilot.press("down", "down")
         assert screen.unit == 2 and "unit 2/15" in head()
@@ -60,7 +60,7 @@ async def test_gru_and_rnn_gates_listed(tmp_path):
     for cell, gates in (("gru", ("r", "z", "n", "h")), ("rnn", ("h",))):
         app = ViewerApp((snapshot(cell, layers=1, text=TEXT), None), "gates", validation_text=TEXT)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.screen.trace is not None)
+            await wait_for(pilot, lambda app=app: app.screen.trace is not None)
             assert app.screen.trace.gates == gates
 
 

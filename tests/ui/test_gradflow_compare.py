@@ -39,10 +39,11 @@ async def test_gradflow_screen_plots_now_and_initial(tmp_path):
 
 
 async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(small_corpus, runs_home):
+    from rnn_tui.core.orchestrate import RunRequest
+
     overrides = tiny_config(max_steps=30, eval_every=10, sample_every=0).to_dict()
-    session = {"name": "cmp", "compare": ["rnn", "lstm", "gru"]}
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, str(small_corpus), session, overrides, report_interval=0.1),
-                    compare=True)
+    request = RunRequest(corpus=str(small_corpus), overrides=overrides, name="cmp", compare=("rnn", "lstm", "gru"))
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request, report_interval=0.1), compare=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
         rows = app.compare.rows

@@ -69,6 +69,10 @@ async def test_each_screen_of_the_training_app_opens_its_own_help():
         assert isinstance(app.screen, HelpScreen) and app.screen.topic == "sampling"
         await pilot.press("escape")
         assert isinstance(app.screen, SampleScreen)
+        await pilot.press("escape", "f")
+        assert isinstance(app.screen, GradFlowScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen) and app.screen.topic == "gradient flow"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

@@ -132,6 +132,7 @@ async def test_prime_settings_and_output_are_kept_between_visits(tmp_path):
         text = first.query_one(SampleOutput).text
         await pilot.press("escape")
         assert not isinstance(app.screen, SampleScreen)
+        app.latest_snapshot = snapshot("lstm", layers=1, hidden=16, text=TEXT, step=20)  # training went on
         await pilot.press("i")
         again = app.screen
         assert isinstance(again, SampleScreen) and again is not first
@@ -140,6 +141,7 @@ async def test_prime_settings_and_output_are_kept_between_visits(tmp_path):
         assert again.query_one("#seed").value == "42" and again.query_one("#length").value == "80"
         output = again.query_one(SampleOutput)
         assert output.text == text and output.confidence
+        assert "text from step 10 \u00b7 weights now step 20" in str(output.border_title)
         await pilot.press("ctrl+o")  # continuing works from the kept text
         await wait_for(pilot, lambda: not again.running and len(output.text) > len(text))
         assert output.text.startswith(text)

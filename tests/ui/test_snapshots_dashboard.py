@@ -27,6 +27,9 @@ from tests.ui.test_dashboard import write_history
 
 NOW = 1_700_000_000.0
 SIZES = [(80, 24), (120, 40)]
+SAMPLE = ("ROMEO.\nWhat [bold]light[/] through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
+          "JULIET.\nAy me!\n\nROMEO.\nShe speaks. O, speak again, bright angel!\nFor thou art as glorious "
+          "to this night, being o'er my head,\nAs is a winged messenger of heaven")
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ def training_events(run_dir: str):
         ev.EvalResult(100, 2.31, 2.31, True),
         ev.EvalResult(200, 1.8612, 1.8612, True),
         ev.Saved(200, f"{run_dir}/best.pt", "best", "best"),
-        ev.Sample(236, "ROMEO. What [bold]light[/] through yonder window breaks?\nJULIET. Ay me!", 0.8),
+        ev.Sample(236, SAMPLE, 0.8),
         ev.Saved(240, f"{run_dir}/latest.pt", "latest", "autosave"),
     ]
 
@@ -108,9 +111,9 @@ def compare_rows():
                                                      ("gru", 290, 1.9207, 5.5e-3)]):
         row = CompareRow(cell, f"cmp-{cell}", f"/runs/cmp-{cell}", 812_345 + i, hidden, chars=1_000_000,
                          seconds=20.0 + i, best_val_loss=best, decay_50=decay)
-        row.curve = [(s, 4.2 - (2.2 - 0.1 * i) * (1 - math.exp(-s / 60)) + 0.04 * math.sin(s * (i + 1)))
-                     for s in range(1, 301)]
-        row.val_curve = [(s, 4.1 - (2.1 - 0.1 * i) * (1 - math.exp(-s / 60))) for s in range(50, 301, 50)]
+        drop = 4.1 - best  # each curve ends near its best validation loss
+        row.curve = [(s, 4.2 - drop * (1 - math.exp(-s / 60)) + 0.04 * math.sin(s * (i + 1))) for s in range(1, 301)]
+        row.val_curve = [(s, 4.1 - drop * (1 - math.exp(-s / 60))) for s in range(50, 301, 50)]
         rows.append(row)
     return rows
 

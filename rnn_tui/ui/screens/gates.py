@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 from rnn_tui.ui.widgets.colour import legend, value_style
 from rnn_tui.ui.widgets.gate_text import GateText
 from rnn_tui.ui.widgets.key_bar import KeyBar
-from rnn_tui.ui.widgets.text_layout import visible_whitespace
+from rnn_tui.ui.widgets.text_layout import visible_whitespace, wrap_rows
 
 SOURCES = ("validation", "sample", "typed")
 TRACE_CHARS = 1200  # at least this much, for the overview's statistics
@@ -103,6 +103,13 @@ class GatesScreen(Screen):
         self.requested_chars = self.wanted_chars()
         text = self.app.gate_text(self.source, self.requested_chars)
         self.source_exhausted = text is not None and len(text) < self.requested_chars
+        if text:
+            # Tracing costs per character: keep what fills the pane (short lines need far fewer).
+            gate_text = self.query_one(GateText)
+            rows = wrap_rows(text, max(2, gate_text.size.width))
+            height = max(1, gate_text.size.height)
+            if len(rows) > height:
+                text = text[:max(TRACE_CHARS, rows[height])]
         return text
 
     def on_resize(self) -> None:
@@ -128,7 +135,6 @@ class GatesScreen(Screen):
         from rnn_tui.core.errors import UserError
         from rnn_tui.core.gates import trace
         from rnn_tui.core.model import build_from_weights
-
         from rnn_tui.core.priority import lower_thread_priority
 
         lower_thread_priority()  # training keeps the CPU; this fills the gaps

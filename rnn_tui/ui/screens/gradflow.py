@@ -36,7 +36,7 @@ class GradFlowPlot(Static):
         if self.flow is None:
             return Text("measuring\u2026", style="dim")
         series = []
-        for k, row in enumerate(self.flow.initial or ()):
+        for row in self.flow.initial or ():
             series.append(Series(_log_points(row), "grey42"))
         for k, row in enumerate(self.flow.layers):
             series.append(Series(_log_points(row), LAYER_STYLES[k % len(LAYER_STYLES)]))

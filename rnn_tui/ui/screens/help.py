@@ -74,12 +74,12 @@ TOPICS = {
         (("toggle_raw",), "r", "show or hide the raw (unsmoothed) loss curve"),
         (("toggle_bits",), "b", "loss in bits or nats per character"),
     ), (
-        "The chart: training loss per step (smoothed line, raw curve faint) and validation loss "
-        "(dots), in nats per character (ln 2 = 0.69 nats = 1 bit). A model that knows nothing "
-        "scores ln(vocabulary size).",
-        "Training uses truncated backpropagation through time: the text is cut into parallel "
-        "streams, each step reads the next chunk of every stream, and the hidden state is carried "
-        "from chunk to chunk. The sample is drawn by feeding each predicted character back in.",
+        ("The chart: training loss per step (smoothed line, raw curve faint) and validation loss "
+         "(dots), in nats per character (ln 2 = 0.69 nats = 1 bit). A model that knows nothing "
+         "scores ln(vocabulary size)."),
+        ("Training uses truncated backpropagation through time: the text is cut into parallel "
+         "streams, each step reads the next chunk of every stream, and the hidden state is carried "
+         "from chunk to chunk. The sample is drawn by feeding each predicted character back in."),
         "Runs are saved in the run folder shown at start; `rnn-tui --resume NAME` continues one.",
     )),
     "gates": Topic("Help: the gate view", (
@@ -96,15 +96,15 @@ TOPICS = {
         (("retrace",), "r", "trace again with the newest weights"),
         (("back",), "esc", "back (or cancel typing)"),
     ), (
-        "Each character is coloured by the value of one unit of one gate after reading it; the "
-        "legend on the box shows the scale. Gates i, f, o (LSTM) and r, z (GRU) run from 0 to 1; "
-        "the hidden state h, the candidate g or n and tanh(c) run from -1 (blue) to +1 (orange).",
-        "Below the text: the gates at the cursor, the model's five likeliest next characters "
-        "(\u2423 is a space, \u21b5 a new line), and for a selected span the units that stay "
-        "on across all of it.",
-        "The overview counts, for each unit, how often it is saturated (below 0.1 or above 0.9), "
-        "and lists units whose value follows a simple feature of the text (quotes, brackets, "
-        "position in the line).",
+        ("Each character is coloured by the value of one unit of one gate after reading it; the "
+         "legend on the box shows the scale. Gates i, f, o (LSTM) and r, z (GRU) run from 0 to 1; "
+         "the hidden state h, the candidate g or n and tanh(c) run from -1 (blue) to +1 (orange)."),
+        ("Below the text: the gates at the cursor, the model's five likeliest next characters "
+         "(\u2423 is a space, \u21b5 a new line), and for a selected span the units that stay "
+         "on across all of it."),
+        ("The overview counts, for each unit, how often it is saturated (below 0.1 or above 0.9), "
+         "and lists units whose value follows a simple feature of the text (quotes, brackets, "
+         "position in the line)."),
     )),
     "sampling": Topic("Help: interactive sampling", (
         (("generate",), "enter ctrl+g", "generate from the prime"),
@@ -118,33 +118,33 @@ TOPICS = {
         (("edge(0)", "edge(1)"), "ctrl+home/end", "start / end of the output"),
         (("focus_next",), "tab", "next field (the output: arrows scroll)"),
     ), (
-        "The prime is fed in first; the model then writes one character at a time, each drawn "
-        "from its predicted distribution. Temperature below 1 makes safer choices, above 1 "
-        "wilder ones, 0 always the likeliest (greedy). top-k keeps only the k likeliest "
-        "characters, top-p the smallest set holding that much probability. The same seed and "
-        "settings give the same text.",
-        "With ctrl+t each character's background shows the probability the model gave it "
-        "(legend under the text): dark is a surprise, light a sure thing.",
-        "Saved samples go to the run folder's samples/ with a .json of the settings. The prime, "
-        "settings and text stay here until you leave the app.",
+        ("The prime is fed in first; the model then writes one character at a time, each drawn "
+         "from its predicted distribution. Temperature below 1 makes safer choices, above 1 "
+         "wilder ones, 0 always the likeliest (greedy). top-k keeps only the k likeliest "
+         "characters, top-p the smallest set holding that much probability. The same seed and "
+         "settings give the same text."),
+        ("With ctrl+t each character's background shows the probability the model gave it "
+         "(legend under the text): dark is a surprise, light a sure thing."),
+        ("Saved samples go to the run folder's samples/ with a .json of the settings. The prime, "
+         "settings and text stay here until you leave the app."),
     )),
     "gradient flow": Topic("Help: gradient flow", (
         (("remeasure",), "r", "measure again with the newest weights"),
         (("back",), "esc", "back"),
     ), (
-        "||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state "
-        "t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
-        "initialisation.",
-        "A plain RNN's curve falls off a cliff (the gradient vanishes through the repeated tanh); "
-        "an LSTM's or GRU's stays up far longer because its cell or state update is additive.",
+        ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state "
+         "t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
+         "initialisation."),
+        ("A plain RNN's curve falls off a cliff (the gradient vanishes through the repeated tanh); "
+         "an LSTM's or GRU's stays up far longer because its cell or state update is additive."),
     )),
     "compare": Topic("Help: comparing cells", (
         (("back",), "esc", "back"),
     ), (
-        "With --compare rnn,lstm,gru the same corpus and budget train each cell in turn. The chart "
-        "overlays their smoothed training loss (lines) and validation loss (dots).",
-        "grad @50 is the gradient-flow measure 50 characters back: larger means the cell still "
-        "learns from that far away.",
+        ("With --compare rnn,lstm,gru the same corpus and budget train each cell in turn. The chart "
+         "overlays their smoothed training loss (lines) and validation loss (dots)."),
+        ("grad @50 is the gradient-flow measure 50 characters back: larger means the cell still "
+         "learns from that far away."),
     )),
 }
 
@@ -158,7 +158,10 @@ SCREEN_TOPICS = {
 
 
 def topic_for(screen) -> str:
-    return SCREEN_TOPICS.get(type(screen).__name__, getattr(screen, "HELP_TOPIC", "dashboard"))
+    for cls in type(screen).__mro__:
+        if cls.__name__ in SCREEN_TOPICS:
+            return SCREEN_TOPICS[cls.__name__]
+    return getattr(screen, "HELP_TOPIC", "dashboard")
 
 
 def key_rows(topic: str, screen=None) -> list[tuple[str, str]]:

@@ -117,7 +117,6 @@ class SampleScreen(Screen):
     def on_mount(self) -> None:
         kept = kept_state(self.app)
         output = self.query_one(SampleOutput)
-        output.border_title = self._weights_label()
         if kept.get("prime_text") is not None:
             output.reset(kept["prime_text"], kept.get("tokens", ()))
             output.confidence = kept.get("confidence", False)
@@ -126,17 +125,21 @@ class SampleScreen(Screen):
             self.info(kept.get("info") or "")
         else:
             self.info("type a prime and press Enter; Esc stops; ctrl+o continues; ctrl+r new seed; F1 help")
+        output.border_title = self._weights_label()
         self.query_one("#prime", Input).focus()
         self._restored = True
         self.app.request_snapshot()  # sample from the newest weights, not those of the last look
 
     def _weights_label(self) -> str:
-        """Which weights this screen samples from: the run and its step."""
+        """Which weights this screen samples from (the run and its step), and those of the text shown."""
         snapshot = self.app.latest_snapshot
         started = getattr(self.app, "started", None)
         run_dir = getattr(self.app, "run_dir", None)
         name = started.run_name if started is not None else (Path(run_dir).name if run_dir else None)
         step = f"step {snapshot.step:,}" if snapshot is not None else "no weights yet"
+        text_step = (self.last_settings or {}).get("step")
+        if snapshot is not None and text_step is not None and text_step != snapshot.step:
+            step = f"text from step {text_step:,} \u00b7 weights now step {snapshot.step:,}"
         return f"{name} @ {step}" if name else step
 
     def snapshot_arrived(self, snapshot) -> None:

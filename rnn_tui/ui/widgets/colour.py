@@ -9,7 +9,8 @@ level is whichever of black or white keeps more contrast in all three.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import math
+from functools import cache
 
 from rich.color import EIGHT_BIT_PALETTE, Color, ColorSystem
 from rich.style import Style
@@ -51,7 +52,7 @@ def worst_contrast(foreground: Color, background: Color) -> float:
                for system in (ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT, ColorSystem.STANDARD))
 
 
-@lru_cache(maxsize=None)
+@cache
 def level_style(number: int) -> Style:
     background = xterm(number)
     text = max((BLACK, WHITE), key=lambda fg: worst_contrast(fg, background))
@@ -60,7 +61,7 @@ def level_style(number: int) -> Style:
 
 def level(value: float, diverging: bool) -> int:
     """The xterm colour number for a value (clamped to 0..1, or -1..1 when diverging)."""
-    if value != value:  # NaN: the middle of the scale rather than a crash
+    if math.isnan(value):  # the middle of the scale rather than a crash
         value = 0.0 if diverging else 0.5
     if not diverging:
         value = max(0.0, min(1.0, value))

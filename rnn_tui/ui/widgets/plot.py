@@ -1,7 +1,8 @@
 """A braille line plot as a Rich ``Text``: 2x4 dots per terminal cell, no dependency.
 
 Lines are drawn in order (where two share a cell the later one's colour wins),
-then every marker series on top, so validation points are never covered by a line.
+then every marker series on top, so validation points are never covered by a line;
+a marker landing on another series' marker steps into a free neighbouring cell.
 Axes carry round ticks (1, 2, 2.5, 5 x 10^k), each label whole and different
 from the others. Pure functions of their inputs, so tests can assert on the text.
 """
@@ -108,7 +109,13 @@ def render_plot(series: list[Series], width: int, height: int, x_label: str = ""
         pts = [to_dot(x, y) for x, y in s.points if math.isfinite(y)]
         if s.marker:
             for dx, dy in pts:
-                markers[(dy // 4, dx // 2)] = (s.marker, s.style)
+                row, col = dy // 4, dx // 2
+                taken = markers.get((row, col))
+                if taken is not None and taken != (s.marker, s.style):  # another series' point: step aside
+                    free = [(r, c) for r, c in ((row, col - 1), (row, col + 1), (row - 1, col), (row + 1, col))
+                            if 0 <= r < plot_h and 0 <= c < plot_w and (r, c) not in markers]
+                    row, col = free[0] if free else (row, col)
+                markers[(row, col)] = (s.marker, s.style)
             continue
         for (ax, ay), (bx, by) in zip(pts, pts[1:] or pts):
             steps = max(abs(bx - ax), abs(by - ay), 1)

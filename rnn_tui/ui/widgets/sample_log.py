@@ -1,4 +1,8 @@
-"""The live sample: a fresh sample every few seconds, never read as markup."""
+"""The live sample: a fresh sample every few seconds, never read as markup.
+
+When the sample has more lines than the box, the box says how many are not
+shown rather than ending silently.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +26,16 @@ class SampleLog(Static):
         self.text, self.step = text, step
         self.border_title = f"sample @ step {step:,}, temperature {temperature:g}"
         self.update(Text(visible(text), no_wrap=False))
+        self.call_after_refresh(self._count_hidden)
+
+    def on_resize(self) -> None:
+        self._count_hidden()
+
+    def _count_hidden(self) -> None:
+        width, height = self.content_size
+        if not self.text or width <= 0 or height <= 0:
+            self.border_subtitle = ""
+            return
+        lines = len(Text(visible(self.text)).wrap(self.app.console, width))
+        hidden = lines - height
+        self.border_subtitle = f"{hidden} more line{'s' if hidden != 1 else ''} below" if hidden > 0 else ""

@@ -1,0 +1,221 @@
+"""One way to start, compare and stop runs, whatever face shows them.
+
+The command line turns its options into one ``RunRequest`` (checked up front, before a screen
+opens or torch loads); a face hands it to an ``Orchestrator`` with a sink for events and calls
+``stop(reason)`` when the user leaves. The orchestrator owns everything between: the default
+corpus, prepare → Trainer → lock release, the compare loop and its gradient measurement, and the
+stop reasons, so the headless lines and the app can no longer disagree about any of them.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass, field
+
+from rnn_tui.core import events as ev
+
+LOAD_PROGRESS_BYTES = 64 << 20  # corpora at least this large report their loading
+RUN_OPTIONS = ("resume", "allow_corpus_change", "name", "runs_dir", "compare", "match_params")
+BUDGET_OPTIONS = ("max_steps", "max_time", "epochs")
+COMPARE_DEFAULT_SECONDS = 300.0
+
+
+def signal_reason(signum: int) -> str:
+    """The stop reason for a signal, the same in every face: ``signal SIGTERM``."""
+    try:
+        return f"signal {signal.Signals(signum).name}"
+    except ValueError:
+        return f"signal {signum}"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the user asked for: a new run, a resume, or a comparison of cells."""
+
+    corpus: str | None = None
+    overrides: dict = field(default_factory=dict)  # TrainConfig fields the user gave explicitly
+    name: str | None = None
+    runs_dir: str | None = None
+    resume: str | None = None
+    allow_corpus_change: bool = False
+    compare: tuple[str, ...] = ()
+    match_params: bool = False
+
+    @classmethod
+    def from_options(cls, options: dict) -> RunRequest:
+        """Parsed command-line options (only those given) → a request; option conflicts refused here."""
+        from rnn_tui.core.errors import ConfigError
+
+        options = dict(options)
+        corpus = options.pop("corpus", None)
+        run = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
+        if run.get("resume") and run.get("name"):
+            raise ConfigError(f"--resume {run['resume']} continues that run under its own name; drop --name "
+                              "(to train a copy under another name, copy the run folder)")
+        compare: tuple[str, ...] = ()
+        if "compare" in run:
+            from rnn_tui.core.compare import parse_cells
+
+            compare = tuple(parse_cells(run["compare"]))
+            if run.get("resume"):
+                raise ConfigError("--compare starts new runs; resume a compared run by its own name instead")
+            if not any(k in options for k in BUDGET_OPTIONS):
+                options["max_time"] = COMPARE_DEFAULT_SECONDS  # a fair comparison needs a budget
+        elif run.get("match_params"):
+            raise ConfigError("--match-params only makes sense with --compare")
+        return cls(corpus=corpus, overrides=options, name=run.get("name"), runs_dir=run.get("runs_dir"),
+                   resume=run.get("resume"), allow_corpus_change=bool(run.get("allow_corpus_change")),
+                   compare=compare, match_params=bool(run.get("match_params")))
+
+    def corpus_path(self) -> str | None:
+        """The corpus to read: the one given, the bundled demo for a new run, or (None) the resumed run's own."""
+        if self.corpus is not None or self.resume:
+            return self.corpus
+        from rnn_tui.core.session import demo_corpus_path
+
+        return demo_corpus_path()
+
+    def check(self) -> None:
+        """Everything that can be refused without reading the corpus: options, the corpus file, new names."""
+        from pathlib import Path
+
+        from rnn_tui.core.config import TrainConfig
+        from rnn_tui.core.paths import check_regular_file
+
+        TrainConfig().with_changes(**self.overrides).validated()
+        if self.corpus is not None:
+            check_regular_file(Path(self.corpus))
+        if self.compare and self.name:
+            from rnn_tui.core.paths import check_new_run_names, runs_dir
+
+            check_new_run_names(runs_dir(self.runs_dir), [f"{self.name}-{cell}" for cell in self.compare])
+
+
+class Orchestrator:
+    """Runs a request on the calling thread and sends every event to ``sink``.
+
+    ``stop`` may be called from any thread or a signal handler, at any stage: while the corpus
+    loads, between compared runs or mid-training; the run in progress saves and the rest never start.
+    """
+
+    def __init__(self, request: RunRequest, sink, report_interval: float = 0.5, commands=None,
+                 distributed=None, progress=None) -> None:
+        self.request = request
+        self.sink = sink
+        self.report_interval = report_interval
+        self.commands = commands
+        self.distributed = distributed
+        self.progress = progress
+        self.stop_event = threading.Event()
+        self.stop_reason = "stopped"
+        self.trainer = None
+        self.prepared = None
+        self.results: list = []  # each run's Finished or Failed, in order
+        self.run_dirs: list[str] = []
+        self.compare = None
+        if request.compare:
+            from rnn_tui.core.compare import CompareCollector
+
+            self.compare = CompareCollector()
+
+    def stop(self, reason: str = "stopped") -> None:
+        self.stop_reason = reason
+        self.stop_event.set()
+        trainer = self.trainer
+        if trainer is not None:
+            trainer.request_stop(reason)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def run(self) -> list:
+        if self.request.compare:
+            self._compare()
+        else:
+            self._train(self.request.overrides, self.request.name)
+        return self.results
+
+    # ---- one run -----------------------------------------------------------------
+    def _train(self, overrides: dict, name: str | None):
+        from rnn_tui.core.trainer import Trainer
+
+        self.prepared = p = self._prepare(overrides, name)
+        if p is None:
+            return None
+        try:
+            if self.stopping:
+                return None
+            self.run_dirs.append(str(p.run.path))
+            self.trainer = Trainer(p.config, p.corpus, p.run, resume=p.resume, notes=tuple(p.notes),
+                                   report_interval=self.report_interval, distributed=self.distributed)
+            if self.stopping:  # asked between the check above and the trainer existing
+                self.trainer.request_stop(self.stop_reason)
+            result = self.trainer.run(self._sink, self.commands)
+            self.results.append(result)
+            return self.trainer
+        finally:
+            p.lock.release()
+
+    def _prepare(self, overrides: dict, name: str | None):
+        from rnn_tui.core.session import prepare
+
+        r, d = self.request, self.distributed
+        common = dict(runs_dir=r.runs_dir, resume=r.resume, allow_corpus_change=r.allow_corpus_change,
+                      progress=self._load_progress, should_stop=lambda: self.stopping)
+        corpus = r.corpus_path()
+        if d is None:
+            return prepare(corpus, overrides, name=name, **common)
+        # torchrun: rank 0 makes (or reopens) the run folder; the other ranks then read the same run.
+        from rnn_tui.core.config import TrainConfig
+        from rnn_tui.core.runs import default_name
+
+        d.rows(overrides.get("batch_size", TrainConfig.batch_size))  # refuse an uneven split up front
+        name = name or (None if r.resume else default_name(corpus, overrides.get("cell", "lstm")))
+        name = d.broadcast(name)
+        prepared = prepare(corpus, overrides, name=name, **common) if d.is_main else None
+        d.barrier()
+        if not d.is_main:
+            prepared = prepare(corpus, overrides, name=name, main=False, **common)
+        return prepared
+
+    def _sink(self, event) -> None:
+        if self.compare is not None:
+            self.compare.handle(event)
+        self.sink(event)
+
+    def _load_progress(self, done: int, total: int) -> None:
+        if self.progress is not None and total >= LOAD_PROGRESS_BYTES:
+            self.progress(done, total)
+
+    # ---- several cells ---------------------------------------------------------------
+    def _compare(self) -> None:
+        from rnn_tui.core.compare import plan
+        from rnn_tui.core.config import TrainConfig
+        from rnn_tui.core.errors import ConfigError
+        from rnn_tui.core.runs import default_name
+
+        r = self.request
+        if self.distributed is not None:
+            raise ConfigError("--compare runs one process; start it without torchrun")
+        corpus = r.corpus_path()
+        config = TrainConfig().with_changes(**r.overrides).validated()
+        vocab_size = 0
+        if r.match_params:
+            from rnn_tui.core.corpus import load_corpus
+
+            vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab)
+        sizes = dict(plan(list(r.compare), config, vocab_size, r.match_params))
+        base = r.name or default_name(corpus, "compare")
+        for index, cell in enumerate(r.compare):
+            if self.stopping:
+                break
+            self.sink(ev.CompareStarted(index, len(r.compare), cell))
+            trainer = self._train({**r.overrides, **sizes[cell]}, f"{base}-{cell}")
+            snapshot = trainer.latest_snapshot if trainer is not None else None
+            val = self.prepared.corpus.val if self.prepared is not None else None
+            if snapshot is not None and val is not None and val.numel() >= 3 and self.compare is not None:
+                self.compare.measure_decay(snapshot, val[:101].long())
+                self.sink(ev.CompareMeasured(cell, self.compare.current.decay_50))
+        self.sink(ev.CompareMeasured(None, None))
