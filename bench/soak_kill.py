@@ -99,13 +99,16 @@ def main() -> int:
             next_step = None
         lost_s = 0.0
         if next_step is not None:
-            lost_s = killed_at - path.stat().st_mtime  # training the next resume has to redo
+            # Training the next resume has to redo: since the checkpoint, or since this round began to train.
+            lost_s = killed_at - max(path.stat().st_mtime, started.at)
             if steps and next_step > steps[-1]:
                 trouble.append(f"checkpoint at step {next_step} is past the last metrics row ({steps[-1]})")
             elif lost_s > args.save_every + SLACK_S:
                 trouble.append(f"a resume would go back {lost_s:.2f} s ({path.name} at step {next_step})")
         worst_loss_s = max(worst_loss_s, lost_s)
         status = "ok" if not trouble else "FAILED: " + "; ".join(trouble)
+        if trouble:
+            print("\n".join("    | " + line for line in lines[-12:]))
         survived += not trouble
         problems += [f"round {round_no}: {t}" for t in trouble]
         print(f"round {round_no:2d}: resumed at {resumed if resumed is not None else '-':>5}, killed with metrics at step "
@@ -127,14 +130,15 @@ def main() -> int:
 
 def _read(proc, lines: list[str], started: threading.Event) -> None:
     for line in proc.stdout:
-        lines.append(line.rstrip("\n"))
+        lines.append(f"{time.time():.2f} {line.rstrip()}")
         if line.startswith(f"run {NAME}:"):
+            started.at = time.time()
             started.set()
 
 
 def _resumed_step(lines: list[str]) -> int | None:
     for line in lines:
-        match = re.search(rf"resumed {NAME} at step (\d+)", line)
+        match = re.search(rf"note: resumed {NAME} at step (\d+)", line)
         if match:
             return int(match.group(1))
     return None

@@ -172,17 +172,17 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             command, rest = argv[0], argv[1:]
             if command == "sample":
-                from rnn_tui import commands_cli
-                return commands_cli.sample(vars(sample_parser().parse_args(rest)))
+                from rnn_tui.cli import subcommands
+                return subcommands.sample(vars(sample_parser().parse_args(rest)))
             if command == "runs":
-                from rnn_tui import commands_cli
-                return commands_cli.runs(runs_parser().parse_args(rest))
+                from rnn_tui.cli import subcommands
+                return subcommands.runs(runs_parser().parse_args(rest))
             if command == "trace":
-                from rnn_tui import commands_cli
-                return commands_cli.trace(trace_parser().parse_args(rest))
+                from rnn_tui.cli import subcommands
+                return subcommands.trace(trace_parser().parse_args(rest))
             if command == "gradflow":
-                from rnn_tui import commands_cli
-                return commands_cli.gradflow(gradflow_parser().parse_args(rest))
+                from rnn_tui.cli import subcommands
+                return subcommands.gradflow(gradflow_parser().parse_args(rest))
             if command == "gates":
                 args = gates_parser().parse_args(rest)
                 from rnn_tui.ui.launch import run_gates_app
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         request = RunRequest.from_options(args)
         request.check()  # option, file and name errors before torch loads or a screen opens
         if headless:
-            from rnn_tui.headless import train_headless
+            from rnn_tui.cli.headless import train_headless
             return train_headless(request)
         if not (sys.stdout.isatty() and sys.stdin.isatty()):
             raise UserError("the app needs a terminal (stdout or stdin is not one); add --headless, or use `ssh -t` for a remote box")
