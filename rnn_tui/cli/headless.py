@@ -41,7 +41,7 @@ def train_headless(request) -> int:
 
     def on_signal(signum, frame):
         received["signal"] = signum
-        orchestrator.stop(signal_reason(signum))
+        orchestrator.stop(signal_reason(signum), signum)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)

@@ -109,6 +109,7 @@ class Orchestrator:
         self.progress = progress
         self.stop_event = threading.Event()
         self.stop_reason = "stopped"
+        self.stop_signal: int | None = None
         self.trainer = None
         self.prepared = None
         self.results: list = []  # each run's Finished or Failed, in order
@@ -119,8 +120,10 @@ class Orchestrator:
 
             self.compare = CompareCollector()
 
-    def stop(self, reason: str = "stopped") -> None:
+    def stop(self, reason: str = "stopped", signum: int | None = None) -> None:
+        """``signum``: the signal that asked, so a stop while the corpus loads exits as that signal."""
         self.stop_reason = reason
+        self.stop_signal = int(signum) if signum else None
         self.stop_event.set()
         trainer = self.trainer
         if trainer is not None:
@@ -163,7 +166,7 @@ class Orchestrator:
 
         r, d = self.request, self.distributed
         common = dict(runs_dir=r.runs_dir, resume=r.resume, allow_corpus_change=r.allow_corpus_change,
-                      progress=self._load_progress, should_stop=lambda: self.stopping)
+                      progress=self._load_progress, should_stop=self._load_should_stop)
         corpus = r.corpus_path()
         if d is None:
             return prepare(corpus, overrides, name=name, **common)
@@ -179,6 +182,10 @@ class Orchestrator:
         if not d.is_main:
             prepared = prepare(corpus, overrides, name=name, main=False, **common)
         return prepared
+
+    def _load_should_stop(self):
+        """Asked between corpus chunks: the signal number (or True) once a stop was asked."""
+        return (self.stop_signal or True) if self.stopping else None
 
     def _sink(self, event) -> None:
         if self.compare is not None:
