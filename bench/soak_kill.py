@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rnn_tui.core.runs import newest_checkpoint, peek_checkpoint
+from rnn_tui.core.checkpoint import newest_checkpoint, peek_checkpoint
 
 NAME = "soak"
 SLACK_S = 0.75  # a save in progress at the kill, and the step it was taken at

@@ -31,7 +31,8 @@ def load_model(ref: str, runs_dir: str | None):
     from rnn_tui.core.corpus import Vocab
     from rnn_tui.core.model import build_from_weights
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import checked_state, load_checkpoint, resolve_run
+    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
+    from rnn_tui.core.runs import resolve_run
 
     run, path = resolve_run(ref, default_runs_dir(runs_dir))
     state = checked_state(load_checkpoint(path), path)

@@ -29,3 +29,9 @@ class CheckpointError(UserError):
 
 class RunError(UserError):
     pass
+
+
+def first_line(exc: BaseException, limit: int = 120) -> str:
+    """An exception as one short line for an error message."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:limit]

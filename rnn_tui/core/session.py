@@ -17,16 +17,8 @@ from rnn_tui.core.config import ARCHITECTURE_FIELDS, TrainConfig, flag
 from rnn_tui.core.corpus import Corpus, check_trainable, load_corpus
 from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.paths import runs_dir as default_runs_dir
-from rnn_tui.core.runs import (
-    Run,
-    RunLock,
-    default_name,
-    load_checkpoint,
-    new_run,
-    newest_checkpoint,
-    now_iso,
-    resolve_run,
-)
+from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint
+from rnn_tui.core.runs import Run, RunLock, default_name, new_run, now_iso, resolve_run
 
 
 @dataclass

@@ -21,10 +21,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from rnn_tui import __version__
+from rnn_tui.core import checkpoint
 from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
 from rnn_tui.core.batches import Streams, learning_rate, validation_streams
+from rnn_tui.core.checkpoint import peek_checkpoint, remove_stale_temps, save_checkpoint
 from rnn_tui.core.config import SampleConfig, TrainConfig
 from rnn_tui.core.corpus import Corpus
 from rnn_tui.core.device import (
@@ -42,7 +43,7 @@ from rnn_tui.core.model import (
     state_from_list,
     state_to_list,
 )
-from rnn_tui.core.runs import Run, peek_checkpoint, remove_stale_temps, save_checkpoint
+from rnn_tui.core.runs import Run
 from rnn_tui.core.sampling import generate
 from rnn_tui.core.threads import ThreadTuner, available_cores
 
@@ -143,16 +144,17 @@ class Trainer:
         self.model.load_state_dict(s["model"])
         if s.get("optimizer"):
             self.optimizer.load_state_dict(s["optimizer"])
-        self.step = int(s.get("step", 0))
+        counts = checkpoint.counters(s)
+        self.step = counts["step"]
         self.state = self._carried_state(s.get("hidden"))
         if self.dist is not None and self.state is not None:
             rows = self.dist.rows(self.config.batch_size)
             self.state = tuple(t[:, rows] for t in self.state) if isinstance(self.state, tuple) else self.state[:, rows]
-        self.best_val = s.get("best_val_loss")
-        self.lr_scale = float(s.get("lr_scale", 1.0))
-        self.rollbacks = int(s.get("rollbacks", 0))
-        self.skipped = int(s.get("skipped_steps", 0))
-        self.prior_elapsed = float(s.get("elapsed", 0.0))
+        self.best_val = counts["best_val_loss"]
+        self.lr_scale = counts["lr_scale"]
+        self.rollbacks = counts["rollbacks"]
+        self.skipped = counts["skipped_steps"]
+        self.prior_elapsed = counts["elapsed"]
         rng = s.get("rng") or {}
         if isinstance(rng.get("torch"), torch.Tensor):
             torch.set_rng_state(rng["torch"])
@@ -181,22 +183,12 @@ class Trainer:
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
-        return {
-            "config": self.config.to_dict(),
-            "vocab": self.corpus.vocab.chars,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-            "hidden": state_to_list(self._full_state()),
-            "rng": rng,
-            "corpus": self.corpus.summary(),
-            "best_val_loss": self.best_val,
-            "lr_scale": self.lr_scale,
-            "rollbacks": self.rollbacks,
-            "skipped_steps": self.skipped,
-            "elapsed": self.elapsed(),
-            "versions": {"rnn_tui": __version__, "torch": str(torch.__version__)},
-        }
+        return checkpoint.compose(
+            config=self.config.to_dict(), vocab=self.corpus.vocab.chars, model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(), step=self.step, hidden=state_to_list(self._full_state()), rng=rng,
+            corpus=self.corpus.summary(), best_val_loss=self.best_val, lr_scale=self.lr_scale,
+            rollbacks=self.rollbacks, skipped_steps=self.skipped, elapsed=self.elapsed(),
+        )
 
     def _full_state(self):
         """The carried hidden state of all streams (gathered from every rank under torchrun)."""

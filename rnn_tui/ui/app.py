@@ -8,38 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 
+from rnn_tui.ui.base import RnnTuiBase, terminal_alive
+from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
-from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions, HelpScreen
 from rnn_tui.ui.screens.train import TrainScreen
 from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.status_line import StatusLine
 
-QUIT_GRACE = 10.0
+if TYPE_CHECKING:
+    from rnn_tui.core.compare import CompareRow
+    from rnn_tui.ui.host import ScreenHost, TrainerCommand
+
+QUIT_GRACE = 10.0  # seconds to wait for the trainer to save before exiting anyway
+__all__ = ["RnnTuiApp", "terminal_alive"]
 
 
-def terminal_alive() -> bool:
-    import os
-    import sys
-
-    try:
-        return os.isatty(sys.__stdout__.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False  # seconds to wait for the trainer to save before exiting anyway
-
-
-class RnnTuiApp(HelpActions, App):
-    CSS_PATH = "app.tcss"
-    TITLE = "rnn-tui"
-    BINDINGS = [
-        Binding("q", "request_quit", "Quit", priority=False),
-        *HELP_BINDINGS,  # ?, F1 and Esc (closes the Keys panel) as in the viewer
-        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True),
-    ]
+class RnnTuiApp(RnnTuiBase):
+    # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
+    BINDINGS = [Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True)]
 
     def __init__(self, bridge_factory=None, viewer=None, compare: bool = False) -> None:
         super().__init__()
@@ -65,8 +58,7 @@ class RnnTuiApp(HelpActions, App):
             loop.add_signal_handler(signal.SIGHUP, self.on_signal, signal.SIGHUP)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
-        if not self.is_headless:
-            self.set_interval(1.0, self._check_terminal)
+        # RnnTuiBase.on_mount starts the terminal watchdog (_check_terminal, below).
         self.call_after_refresh(self._start)
 
     def _check_terminal(self) -> None:
@@ -85,7 +77,7 @@ class RnnTuiApp(HelpActions, App):
         yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
         if isinstance(screen, TrainScreen):
             yield SystemCommand("Pause or resume training", "Stop or restart the training steps (space)", screen.action_toggle_pause)
-            yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", self.save_training)
+            yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", screen.action_save)
             yield SystemCommand("Gate view", "Colour each character by a gate's value (g)", self.action_gates)
             yield SystemCommand("Interactive sampling", "Sample from the current weights (i)", self.action_sample)
             yield SystemCommand("Gradient flow", "How far back the gradient reaches, now and at init (f)", self.action_gradflow)
@@ -110,9 +102,8 @@ class RnnTuiApp(HelpActions, App):
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.latest_snapshot = message.snapshot
         for screen in self.screen_stack:
-            handler = getattr(screen, "snapshot_arrived", None)
-            if handler is not None:
-                handler(message.snapshot)
+            if isinstance(screen, HostedScreen):
+                screen.snapshot_arrived(message.snapshot)
 
     def on_trainer_event(self, message: TrainerEvent) -> None:
         """Route: the dashboard shows the event; the app keeps what outlives a screen and notifies."""
@@ -173,39 +164,26 @@ class RnnTuiApp(HelpActions, App):
             return
         self.push_screen(CompareScreen())
 
-    # ---- actions the screens call -------------------------------------------
-    def _send(self, command) -> None:
+    # ---- what the screens ask (ScreenHost) ------------------------------------
+    def send_command(self, command: TrainerCommand) -> None:
         if self.bridge is not None:
             self.bridge.send(command)
-
-    def pause_training(self) -> None:
-        from rnn_tui.core.commands import Pause
-
-        self._send(Pause())
-
-    def resume_training(self) -> None:
-        from rnn_tui.core.commands import Resume
-
-        self._send(Resume())
-
-    def save_training(self) -> None:
-        from rnn_tui.core.commands import Save
-
-        self._send(Save())
-
-    def set_sample_temperature(self, temperature: float) -> None:
-        from rnn_tui.core.commands import SetSampleTemperature
-
-        self._send(SetSampleTemperature(temperature))
 
     def request_snapshot(self) -> None:
         from rnn_tui.core.commands import RequestSnapshot
 
-        self._send(RequestSnapshot())
+        self.send_command(RequestSnapshot())
 
     @property
     def training_live(self) -> bool:
         return self.bridge is not None and not self.bridge.done.is_set()
+
+    @property
+    def run_name(self) -> str | None:
+        return self.started.run_name if self.started is not None else None
+
+    def compare_rows(self) -> list[CompareRow]:
+        return self.compare.rows if self.compare is not None else []
 
     def gate_text(self, source: str, length: int) -> str | None:
         """Text for the gate view: a slice of the validation text or the latest live sample."""
@@ -221,40 +199,33 @@ class RnnTuiApp(HelpActions, App):
             return self.train_screen.query_one(SampleLog).text or None
         return None
 
-    def sample_save_dir(self):
+    def sample_save_dir(self) -> Path | None:
         prepared = self.bridge.prepared if self.bridge is not None else None
-        return prepared.run.samples_dir if prepared is not None else None
+        return Path(prepared.run.samples_dir) if prepared is not None else None
 
     def pop_screen_or_exit(self) -> None:
         self.pop_screen()
 
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
     def action_gates(self) -> None:
         from rnn_tui.ui.screens.gates import GatesScreen
 
-        if self.latest_snapshot is None:
-            self.notify("no weights yet: the gate view opens once training has started", severity="warning")
-            return
-        self.push_screen(GatesScreen())
+        self._open_on_weights(GatesScreen, "the gate view")
 
     def action_gradflow(self) -> None:
         from rnn_tui.ui.screens.gradflow import GradFlowScreen
 
-        if self.latest_snapshot is None:
-            self.notify("no weights yet: gradient flow opens once training has started", severity="warning")
-            return
-        self.push_screen(GradFlowScreen())
+        self._open_on_weights(GradFlowScreen, "gradient flow")
 
     def action_sample(self) -> None:
         from rnn_tui.ui.screens.sample import SampleScreen
 
+        self._open_on_weights(SampleScreen, "sampling")
+
+    def _open_on_weights(self, screen: type[HostedScreen], what: str) -> None:
         if self.latest_snapshot is None:
-            self.notify("no weights yet: sampling opens once training has started", severity="warning")
+            self.notify(f"no weights yet: {what} opens once training has started", severity="warning")
             return
-        self.push_screen(SampleScreen())
+        self.push_screen(screen())
 
     async def action_quit(self) -> None:
         """Textual's own ways out (ctrl+q, the palette's "Quit") save the run like q does."""
@@ -283,3 +254,7 @@ class RnnTuiApp(HelpActions, App):
 
     def on_signal(self, signum: int) -> None:
         self.action_request_quit(128 + signum)
+
+
+if TYPE_CHECKING:
+    _host: type[ScreenHost] = RnnTuiApp  # mypy holds the app to the screens' contract

@@ -114,7 +114,8 @@ def _run_viewer(run: str, runs_dir: str | None, screen: str, settings: dict | No
 def load_snapshot(run: str, runs_dir: str | None):
     from rnn_tui.core.events import Snapshot
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import checked_state, load_checkpoint, resolve_run
+    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
+    from rnn_tui.core.runs import resolve_run
 
     found, path = resolve_run(run, default_runs_dir(runs_dir))
     state = checked_state(load_checkpoint(path), path)  # a crafted file: one line, not a traceback in the app

@@ -157,7 +157,7 @@ def test_headless_compare_saves_each_run_and_prints_a_table(runs_home, small_cor
     assert lines[-2:] == [str(runs_home / "runs" / "c-gru"), str(runs_home / "runs" / "c-rnn")]
     header = next(i for i, line in enumerate(lines) if line.startswith("cell"))
     assert lines[header + 1].startswith("gru") and lines[header + 2].startswith("rnn")
-    from rnn_tui.core.runs import load_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint
 
     rnn_hidden = load_checkpoint(runs_home / "runs" / "c-rnn" / "latest.pt")["config"]["hidden_size"]
     assert rnn_hidden > 32  # sized up to the GRU's parameter count

@@ -27,7 +27,7 @@ def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus):
     first = sum(r["train_loss"] for r in rows[:10]) / 10
     last = sum(r["train_loss"] for r in rows[-10:]) / 10
     assert last < first - 0.5
-    from rnn_tui.core.runs import load_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint
 
     state = load_checkpoint(run / "latest.pt")
     assert state["step"] == 60

@@ -159,7 +159,7 @@ def test_resume_with_another_name_and_gradflow_with_one_character(runs_home, run
 
 
 def test_a_lock_that_is_a_folder_and_crafted_checkpoints_are_one_line(runs_home, run_r, tmp_path):
-    from rnn_tui.core.runs import load_checkpoint, save_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint, save_checkpoint
 
     state = {k: v for k, v in load_checkpoint(run_r.checkpoint("latest")).items() if k not in ("format", "format_version")}
     cases = {"list.pt": {"config": [1, 2]}, "step.pt": {"step": "abc"},

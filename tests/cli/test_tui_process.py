@@ -51,7 +51,7 @@ def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, sig
             proc.kill()
         if master is not None:
             os.close(master)
-    from rnn_tui.core.runs import load_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint
 
     state = load_checkpoint(runs_home / "runs" / "tui" / "latest.pt")
     assert state["step"] > 0
@@ -127,7 +127,7 @@ def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, key
         if proc.poll() is None:
             proc.kill()
         os.close(master)
-    from rnn_tui.core.runs import load_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint
 
     state = load_checkpoint(runs_home / "runs" / "way" / "latest.pt")
     assert state["step"] > 0

@@ -14,7 +14,7 @@ from rnn_tui.core.config import SampleConfig
 from rnn_tui.core.corpus import Vocab
 from rnn_tui.core.gates import trace
 from rnn_tui.core.model import build_from_weights
-from rnn_tui.core.runs import load_checkpoint
+from rnn_tui.core.checkpoint import load_checkpoint
 from rnn_tui.core.sampling import sample_text
 from tests.core.helpers import train
 

@@ -15,14 +15,8 @@ import torch
 
 from rnn_tui.core import events as ev
 from rnn_tui.core.errors import CheckpointError, RunError
-from rnn_tui.core.runs import (
-    Run,
-    RunLock,
-    load_checkpoint,
-    newest_checkpoint,
-    peek_checkpoint,
-    save_checkpoint,
-)
+from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint, peek_checkpoint, save_checkpoint
+from rnn_tui.core.runs import Run, RunLock
 from rnn_tui.core.session import prepare
 from rnn_tui.core.trainer import Trainer
 from tests.conftest import tiny_config
@@ -342,11 +336,11 @@ class _FillingFile:
 
 
 def test_a_full_disk_mid_save_keeps_the_last_checkpoint_and_says_enospc(tmp_path, monkeypatch):
-    from rnn_tui.core import runs
+    from rnn_tui.core import files
 
     save_checkpoint(_state(1), tmp_path / "latest.pt")
     save_checkpoint(_state(0), tmp_path / "previous.pt")
-    monkeypatch.setattr(runs, "_create", lambda path: _FillingFile(path, 3000))
+    monkeypatch.setattr(files, "create_file", lambda path: _FillingFile(path, 3000))
     with pytest.raises(OSError) as info:  # torch's writer would say RuntimeError "unexpected pos"
         save_checkpoint(_state(2), tmp_path / "latest.pt", keep_previous=True)
     assert info.value.errno == errno.ENOSPC
@@ -355,11 +349,11 @@ def test_a_full_disk_mid_save_keeps_the_last_checkpoint_and_says_enospc(tmp_path
 
 
 def test_a_full_disk_pauses_saving_then_it_retries_and_training_never_crashes(small_corpus, monkeypatch):
-    from rnn_tui.core import runs
+    from rnn_tui.core import files as runs
     from rnn_tui.core import trainer as trainer_mod
 
     monkeypatch.setattr(trainer_mod, "SAVE_RETRY_S", 0.05)
-    real_create = runs._create
+    real_create = runs.create_file
     seen = {}
 
     def hook(trainer):
@@ -367,16 +361,16 @@ def test_a_full_disk_pauses_saving_then_it_retries_and_training_never_crashes(sm
             time.sleep(0.01)
             if step == 5:
                 seen["good"] = load_checkpoint(trainer.run_.checkpoint("latest"))["step"]
-                runs._create = lambda path: _FillingFile(path, 2000)
+                runs.create_file = lambda path: _FillingFile(path, 2000)
             if step == 25:
                 seen["during"] = load_checkpoint(trainer.run_.checkpoint("latest"))["step"]
-                runs._create = real_create
+                runs.create_file = real_create
         return on_step
 
     try:
         result, events, run, _ = train(small_corpus, max_steps=30, save_every=0.02, eval_every=5, eval_chars=256, hook=hook)
     finally:
-        runs._create = real_create
+        runs.create_file = real_create
     warnings = [e.message for e in events if isinstance(e, ev.Notice)]
     assert isinstance(result, ev.Finished) and result.step == 30
     assert any("No space left on device" in w and "saving paused" in w for w in warnings)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from rnn_tui.core.errors import CheckpointError, RunError
-from rnn_tui.core.runs import FORMAT, Run, RunLock, load_checkpoint, save_checkpoint
+from rnn_tui.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from rnn_tui.core.runs import Run, RunLock
 from tests.conftest import REPO
 from tests.core.helpers import train
 
@@ -69,7 +70,7 @@ def test_a_kill_in_the_middle_of_a_save_leaves_the_last_checkpoint_whole(tmp_pat
     script = f"""
 import os, sys, torch
 sys.path.insert(0, {str(REPO)!r})
-import rnn_tui.core.runs as runs
+import rnn_tui.core.checkpoint as runs
 real_save = torch.save
 def dying_save(obj, fh, *a, **k):
     fh.write(b"PK\\x03\\x04partial-bytes" * 1000)
@@ -417,7 +418,7 @@ def test_new_run_refuses_bad_and_taken_names_before_writing(tmp_path):
     ("nan", "weights are not finite"),
 ])
 def test_crafted_checkpoints_are_refused_in_one_line(small_corpus, change, message):
-    from rnn_tui.core.runs import checked_state
+    from rnn_tui.core.checkpoint import checked_state
 
     _, _, run = train(small_corpus, name="c", max_steps=2)
     state = load_checkpoint(run.checkpoint("latest"))

@@ -10,7 +10,7 @@ import torch
 from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
 from rnn_tui.core.batches import Streams, learning_rate
-from rnn_tui.core.runs import load_checkpoint
+from rnn_tui.core.checkpoint import load_checkpoint
 from tests.core.helpers import losses, train
 
 

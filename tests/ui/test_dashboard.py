@@ -118,7 +118,7 @@ async def test_real_training_run_pause_resume_and_quit_saves(small_corpus, runs_
         assert time.monotonic() - started_quit < 2.0
     assert app.return_code == 0
     assert app.finished is not None and app.finished.reason == "quit"
-    from rnn_tui.core.runs import load_checkpoint
+    from rnn_tui.core.checkpoint import load_checkpoint
 
     assert load_checkpoint(runs_home / "runs" / "live" / "latest.pt")["step"] == app.finished.step
 

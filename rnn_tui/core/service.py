@@ -1,0 +1,427 @@
+"""Serve a training to any number of viewers over a Unix socket in its run folder.
+
+The trainer thread only hands events to ``publish`` (a deque append and one byte on a wake-up
+pipe); one server thread does the rest with ``selectors``: it encodes each event once, queues it
+per viewer and writes as each socket allows. A viewer that reads slowly gets its Progress reports
+merged (no loss point is lost) and only the newest Snapshot; one that stops reading altogether is
+dropped. So no viewer, slow, stopped or killed, ever makes the trainer wait.
+
+A late viewer first gets a ``Welcome`` and a replay of the run as it stands (see ``Replay``), then
+the live stream. The socket is owner-only (mode 0600, and every peer's uid is checked); no TCP.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import queue
+import selectors
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+
+from rnn_tui.core import commands as cmd
+from rnn_tui.core import events as ev
+from rnn_tui.core import wire
+from rnn_tui.core.live import SOCKET_FILE, ShortPath, remove_live, write_live
+
+MERGE_AFTER = 32  # queued frames for one viewer before its Progress reports are merged
+DROP_AFTER = 2000  # queued frames for a viewer that does not read at all: it is dropped
+VALIDATION_CHARS = 20_000  # as much as the gate view ever traces
+MAX_CURVE_POINTS = 4000  # a compared run's curve kept for late viewers (halved beyond this)
+
+
+class _Frame:
+    """One record, encoded at most once, however many viewers it goes to."""
+
+    __slots__ = ("event", "_data")
+
+    def __init__(self, event):
+        self.event = event
+        self._data = None
+
+    @property
+    def data(self) -> bytes:
+        if self._data is None:
+            self._data = wire.encode(self.event)
+        return self._data
+
+
+class _Viewer:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.out: collections.deque[_Frame] = collections.deque()
+        self.offset = 0  # bytes of out[0] already sent
+        self.reader = wire.FrameReader(wire.COMMANDS, max_blob=0)
+        self.closing = False  # write what is queued, then close
+
+    def queue(self, frame: _Frame) -> bool:
+        """Queue ``frame``; False when the viewer is too far behind to keep."""
+        event = frame.event
+        if isinstance(event, ev.Snapshot):  # only the newest weights matter
+            self._drop(lambda e: isinstance(e, ev.Snapshot))
+        elif isinstance(event, ev.Progress) and len(self.out) > MERGE_AFTER:
+            older = self._drop(lambda e: isinstance(e, ev.Progress))
+            if older:
+                losses = tuple(p for old in older for p in old.losses) + event.losses
+                frame = _Frame(dataclasses.replace(event, losses=losses))
+        self.out.append(frame)
+        return len(self.out) <= DROP_AFTER
+
+    def _drop(self, matches) -> list:
+        """Remove the queued (not yet started) frames whose event ``matches``; their events, oldest first."""
+        keep, dropped = collections.deque(), []
+        for index, frame in enumerate(self.out):
+            if matches(frame.event) and not (index == 0 and self.offset):
+                dropped.append(frame.event)
+            else:
+                keep.append(frame)
+        self.out = keep
+        return dropped
+
+
+class Replay:
+    """What a late viewer needs to draw the run as it stands, kept as the events go by.
+
+    One run: its Started (with ``start_step`` moved to the newest report, so the dashboard reads
+    the history up to there from metrics.jsonl, as for a resumed run) and the newest report,
+    validation, sample, save, state and weights. Compared runs also keep each finished run's
+    curve, validations and result, so a late viewer's comparison is whole.
+    """
+
+    def __init__(self, compare: bool = False):
+        self.compare = compare
+        self.past: list = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.compare_started = self.started = self.progress = self.sample = self.saved = None
+        self.snapshot = self.paused = self.end = self.run_text = None
+        self.curve: list = []
+        self.evals: list = []
+        self.measured: list = []
+
+    def record(self, event) -> None:
+        if isinstance(event, ev.CompareStarted):
+            self.past += self._current(condensed=True)
+            self._reset()
+            self.compare_started = event
+        elif isinstance(event, ev.Started):
+            if self.started is not None and not self.compare:
+                self._reset()
+            self.started = event
+        elif isinstance(event, ev.Progress):
+            if self.compare:
+                self.curve.extend(event.losses)
+                while len(self.curve) > MAX_CURVE_POINTS:
+                    self.curve = self.curve[::2]
+            self.progress = event
+        elif isinstance(event, ev.EvalResult):
+            self.evals = (self.evals + [event]) if self.compare else [event]
+        elif isinstance(event, ev.Sample):
+            self.sample = event
+        elif isinstance(event, ev.Saved):
+            self.saved = event
+        elif isinstance(event, ev.Snapshot):
+            self.snapshot = event
+        elif isinstance(event, ev.StateChanged):
+            self.paused = event if event.state == "paused" else None
+        elif isinstance(event, (ev.Finished, ev.Failed)):
+            self.end = event
+            self.paused = None
+        elif isinstance(event, ev.CompareMeasured):
+            self.measured.append(event)
+        elif isinstance(event, wire.RunText):
+            self.run_text = event
+
+    def _current(self, condensed: bool = False) -> list:
+        out = [e for e in (self.compare_started,) if e is not None]
+        if self.started is not None:
+            started, progress = self.started, self.progress
+            if self.compare and progress is not None:
+                progress = dataclasses.replace(progress, losses=tuple(self.curve))
+            elif progress is not None and progress.step > started.start_step:
+                started = dataclasses.replace(started, start_step=progress.step)
+            out.append(started)
+            if self.run_text is not None and not condensed:
+                out.append(self.run_text)
+            out += self.evals
+            if progress is not None:
+                out.append(progress)
+            if not condensed:
+                out += [e for e in (self.sample, self.saved, self.paused, self.snapshot) if e is not None]
+        out += [e for e in (self.end,) if e is not None]
+        return out + self.measured
+
+    def events(self) -> list:
+        return self.past + self._current()
+
+
+class LiveServer:
+    """Serves events to viewers and takes their commands. ``stop(reason)`` ends the whole request."""
+
+    def __init__(self, commands: queue.Queue, stop, validation=None, compare: tuple[str, ...] = (),
+                 can_pause: bool = True):
+        self.commands = commands
+        self.stop = stop
+        self.validation = validation  # () -> str | None, the start of the validation text
+        self.compare = tuple(compare)
+        self.can_pause = can_pause  # False under torchrun: one rank may not wait alone
+        self.replay = Replay(compare=bool(compare))
+        self.state = "preparing"
+        self.run_dir: Path | None = None
+        self.started_at = time.time()
+        self.inbox: collections.deque = collections.deque()
+        self.viewers: dict[socket.socket, _Viewer] = {}
+        self.listener: socket.socket | None = None
+        self.selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._closing_at: float | None = None
+        self.problems: list[str] = []
+        self.thread = threading.Thread(target=self._serve, name="rnn-tui-live", daemon=True)
+
+    # ---- from any thread ------------------------------------------------------------
+    def start(self, first_viewer: socket.socket | None = None) -> LiveServer:
+        """``first_viewer``: a connected socket (the app that started this process) served from the start."""
+        self.selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        if first_viewer is not None:
+            self._add_viewer(first_viewer)
+        self.thread.start()
+        return self
+
+    def publish(self, event) -> None:
+        """Cheap and never blocking: the trainer calls this for every event."""
+        self.inbox.append(event)
+        self._wake()
+
+    def close(self, linger: float = 5.0) -> None:
+        """Stop accepting, give viewers up to ``linger`` seconds to read the end, then close."""
+        if not self.thread.is_alive():
+            self._unbind()
+            return
+        self.inbox.append(("close", linger))
+        self._wake()
+        self.thread.join(linger + 2.0)
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already awake (the pipe is full) or closed
+
+    # ---- the server thread ---------------------------------------------------------------
+    def _serve(self) -> None:
+        try:
+            while True:
+                for key, mask in self.selector.select(timeout=0.5):
+                    if key.data == "wake":
+                        self._drain_wake()
+                    elif key.data == "listen":
+                        self._accept()
+                    else:
+                        self._service(key.fileobj, mask)
+                self._take_inbox()
+                if self._closing_at is not None and (not self.viewers or time.monotonic() > self._closing_at):
+                    break
+        finally:
+            for sock in list(self.viewers):
+                self._drop(sock)
+            self._unbind()
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _take_inbox(self) -> None:
+        while self.inbox:
+            item = self.inbox.popleft()
+            if isinstance(item, tuple):  # ("close", linger)
+                self._closing_at = time.monotonic() + item[1]
+                self._unbind()
+                for viewer in self.viewers.values():
+                    viewer.closing = True
+                    self._want_write(viewer)
+                continue
+            self._record(item)
+            self._broadcast(_Frame(item))
+            if isinstance(item, ev.Started):
+                self._bind(Path(item.run_dir))
+                text = self._validation_text(item.run_dir)
+                if text:
+                    self.inbox.appendleft(wire.RunText(item.run_dir, text))
+
+    def _record(self, event) -> None:
+        self.replay.record(event)
+        if isinstance(event, ev.Started):
+            self.state = "running"
+            self.run_dir = Path(event.run_dir)
+        elif isinstance(event, ev.StateChanged) and event.state in ("running", "paused"):
+            self.state = event.state
+        elif isinstance(event, (ev.Finished, ev.Failed)):
+            self.state = "finished"
+            self._unbind()  # the lock goes next; nothing may look live after it
+
+    def _validation_text(self, run_dir: str) -> str | None:
+        if self.validation is None:
+            return None
+        try:
+            return self.validation()
+        except Exception:  # noqa: BLE001 - the views fall back to the live sample
+            return None
+
+    def _broadcast(self, frame: _Frame) -> None:
+        for sock, viewer in list(self.viewers.items()):
+            if viewer.queue(frame):
+                self._want_write(viewer)
+            else:
+                self._drop(sock)  # stopped reading: never let it hold memory or the trainer
+
+    # ---- the socket in the run folder ------------------------------------------------------
+    def _bind(self, run_dir: Path) -> None:
+        if self.listener is not None and self.run_dir == run_dir and (run_dir / SOCKET_FILE).exists():
+            return
+        self._unbind()
+        path = run_dir / SOCKET_FILE
+        temp = run_dir / f".live-{os.getpid()}.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            for stale in (path, temp):  # we hold the run's lock: any socket here is a dead trainer's
+                if os.path.lexists(stale):
+                    os.unlink(stale)
+            with ShortPath(temp) as address:
+                listener.bind(address)
+            os.chmod(temp, 0o600)  # owner only (peers' uids are checked as well)
+            os.replace(temp, path)
+            listener.listen(16)
+            listener.setblocking(False)
+            write_live(run_dir, path, self.compare)
+        except OSError as exc:
+            listener.close()
+            remove_live(run_dir, os.getpid())
+            self.problems.append(f"viewers cannot attach: {exc.strerror or exc} ({path})")
+            self.publish(ev.Notice("warning", self.problems[-1]))
+            return
+        self.listener = listener
+        self.listen_dir = run_dir
+        self.selector.register(listener, selectors.EVENT_READ, "listen")
+
+    def _unbind(self) -> None:
+        listener, self.listener = self.listener, None
+        if listener is None:
+            return
+        try:
+            self.selector.unregister(listener)
+        except (KeyError, ValueError):
+            pass
+        listener.close()
+        remove_live(self.listen_dir, os.getpid())
+
+    def _accept(self) -> None:
+        if self.listener is None:
+            return
+        try:
+            sock, _ = self.listener.accept()
+        except OSError:
+            return
+        if _peer_uid(sock) not in (os.getuid(), None):
+            sock.close()  # another user: the run folder's owner only
+            return
+        self._add_viewer(sock)
+
+    def _add_viewer(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        viewer = _Viewer(sock)
+        self.viewers[sock] = viewer
+        welcome = wire.Welcome(wire.PROTOCOL, os.getpid(), self.state, str(self.run_dir) if self.run_dir else None,
+                               self.started_at, self.compare)
+        for event in [welcome, *self.replay.events()]:
+            viewer.queue(_Frame(event))
+        self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, viewer)
+
+    def _want_write(self, viewer: _Viewer) -> None:
+        try:
+            self.selector.modify(viewer.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, viewer)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def _drop(self, sock: socket.socket) -> None:
+        self.viewers.pop(sock, None)
+        try:
+            self.selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+        sock.close()
+
+    def _service(self, sock: socket.socket, mask: int) -> None:
+        viewer = self.viewers.get(sock)
+        if viewer is None:
+            return
+        if mask & selectors.EVENT_READ and not self._read(viewer):
+            self._drop(sock)
+            return
+        if mask & selectors.EVENT_WRITE and not self._write(viewer):
+            self._drop(sock)
+
+    def _read(self, viewer: _Viewer) -> bool:
+        try:
+            data = viewer.sock.recv(65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False  # the viewer left (quit, killed, hung up): training goes on
+        try:
+            requests = viewer.reader.feed(data)
+        except wire.WireError:
+            return False  # not one of ours
+        for request in requests:
+            self._command(viewer, request)
+        return True
+
+    def _command(self, viewer: _Viewer, request) -> None:
+        if isinstance(request, cmd.Stop):
+            self.stop(request.reason)  # the whole request: a compared run's later cells must not start
+        elif isinstance(request, (cmd.Pause, cmd.Resume)) and not self.can_pause:
+            viewer.queue(_Frame(ev.Notice("warning", "pausing is not possible under torchrun: the other ranks would wait")))
+            self._want_write(viewer)
+        else:
+            self.commands.put(request)
+
+    def _write(self, viewer: _Viewer) -> bool:
+        while viewer.out:
+            data = viewer.out[0].data
+            try:
+                sent = viewer.sock.send(memoryview(data)[viewer.offset:])
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            viewer.offset += sent
+            if viewer.offset < len(data):
+                return True
+            viewer.out.popleft()
+            viewer.offset = 0
+        if viewer.closing:
+            return False
+        try:
+            self.selector.modify(viewer.sock, selectors.EVENT_READ, viewer)
+        except (KeyError, ValueError, OSError):
+            return False
+        return True
+
+
+def _peer_uid(sock: socket.socket) -> int | None:
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (AttributeError, OSError):
+        return None
+    return struct.unpack("3i", creds)[1]

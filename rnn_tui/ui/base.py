@@ -1,0 +1,51 @@
+"""What both apps share: styles, keys, help, the terminal watchdog, failed workers shown.
+
+The training app (app.py) and the viewer of a saved run (viewer.py) host the same screens
+(see host.py for what those may ask); everything they have in common lives here once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from rnn_tui.ui.host import show_failed_worker
+from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions
+
+TERMINAL_CHECK_EVERY = 1.0  # seconds between looks at whether the terminal is still there
+
+
+def terminal_alive() -> bool:
+    try:
+        return os.isatty(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class RnnTuiBase(HelpActions, App):
+    """The keys, help and styles of both apps; subclasses add their screens and what they serve them."""
+
+    CSS_PATH = "app.tcss"  # shared styles only: each screen brings its own layout
+    TITLE = "rnn-tui"
+    # q is the way out everywhere; ?, F1 and Esc (which closes the Keys panel) are help's.
+    BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]
+
+    def on_mount(self) -> None:
+        if not self.is_headless:
+            self.set_interval(TERMINAL_CHECK_EVERY, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """The terminal went away without a hang-up reaching us: leave rather than spin on it."""
+        if not terminal_alive():
+            self.exit(return_code=129)
+
+    def action_request_quit(self) -> None:
+        self.exit()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            show_failed_worker(self, event.worker)
