@@ -43,6 +43,7 @@ from rnn_tui.core.model import (
     state_from_list,
     state_to_list,
 )
+from rnn_tui.core.reporting import MetricsLog
 from rnn_tui.core.runs import Run
 from rnn_tui.core.sampling import generate
 from rnn_tui.core.threads import ThreadTuner, available_cores
@@ -50,7 +51,6 @@ from rnn_tui.core.threads import ThreadTuner, available_cores
 MAX_ROLLBACKS = 3
 SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
 SAVE_RETRY_MAX_S = 600.0
-MAX_UNWRITTEN_ROWS = 100_000  # metrics rows kept in memory while metrics.jsonl cannot be written
 
 
 class Trainer:
@@ -77,11 +77,10 @@ class Trainer:
         self.temps_cleaned = False
         self.saved_step: int | None = None  # the step latest.pt holds, as far as this process knows
         self.pending_losses: list[tuple[int, torch.Tensor]] = []
-        self.pending_rows: dict[int, dict] = {}
-        self.unwritten_rows: list[dict] = []
-        self.last_batch: tuple[int, list[dict]] | None = None  # (file offset, rows) of the last append
-        self.rewrite_from: int | None = None  # amend the last batch: cut metrics.jsonl back to here first
-        self.metrics_failing = False
+        self.metrics = MetricsLog(run, lambda event: self.sink(event), writes=self.is_main)
+        self.sink: Callable[[object], None] = lambda event: None  # the face's, once run() starts
+        self.device: torch.device | None = None  # set up by _setup, on the training thread
+        self.step = 0
         self.norm = torch.zeros(())
         self.in_loop = False
 
@@ -308,7 +307,7 @@ class Trainer:
             self._setup()
             return self._loop()
         except torch.OutOfMemoryError:
-            return self._fail("out of memory on " + str(getattr(self, "device", "the device")),
+            return self._fail("out of memory on " + str(self.device or "the device"),
                               "lower --batch-size or --hidden-size (or --seq-len) and resume")
         except Exception as exc:  # noqa: BLE001 - the face must stay up and the run be saved
             log = self._write_log()
@@ -335,7 +334,7 @@ class Trainer:
             checkpoint = self.save("latest", "final")
         if checkpoint is None and self.run_.checkpoint("latest").exists():
             checkpoint = str(self.run_.checkpoint("latest"))
-        failed = ev.Failed(getattr(self, "step", 0), message, advice, str(self.run_.path), checkpoint, log)
+        failed = ev.Failed(self.step, message, advice, str(self.run_.path), checkpoint, log)
         self.sink(failed)
         return failed
 
@@ -460,8 +459,7 @@ class Trainer:
                 self.step += 1
                 self.pending_losses.append((self.step, loss.detach()))
                 if self.step % c.log_every == 0:
-                    self.pending_rows[self.step] = {"step": self.step, "lr": lr, "grad_norm": float(norm),
-                                               "elapsed": round(self.elapsed(), 3)}
+                    self.metrics.open(self.step, lr, float(norm), self.elapsed())
             else:
                 self.skipped += 1
                 bad_in_a_row += 1
@@ -503,7 +501,7 @@ class Trainer:
         """Report the losses gathered since the last report and append their metrics rows
         (``sync``: on disk before a checkpoint that claims them is written)."""
         streams = self.train_streams
-        if not self.pending_losses and not self.pending_rows and not (sync and self.unwritten_rows):
+        if not self.pending_losses and not self.metrics.has_work(sync):
             return
         pending = self.pending_losses
         values = torch.stack([loss for _, loss in pending]).float().tolist() if pending else []
@@ -515,16 +513,7 @@ class Trainer:
         rate = (self.step - self.report_step) * chars_per_step / dt
         steps_per_sec = (self.step - self.report_step) / dt
         self.report_clock, self.report_step = now, self.step
-        for s, v in losses:
-            if s in self.pending_rows:
-                self.pending_rows[s]["train_loss"] = v
-        rows = []
-        for s in sorted(self.pending_rows):
-            row = self.pending_rows.pop(s)
-            row.setdefault("chars_per_sec", round(rate, 1))
-            rows.append(row)
-        if self.is_main:
-            self._write_rows(rows, sync)
+        self.metrics.finish(losses, rate, sync)
         if not losses:
             return  # only rows to write (a final evaluation): the last report still stands
         epoch, chunk = streams.position(max(self.step - 1, 0))
@@ -534,26 +523,6 @@ class Trainer:
             memory(self.device),
         ))
 
-    def _write_rows(self, rows: list[dict], sync: bool) -> None:
-        """Append rows; while metrics.jsonl cannot be written (a full disk) they wait in memory, one warning."""
-        rows = self.unwritten_rows + rows
-        if not rows and self.rewrite_from is None:
-            return
-        try:
-            start = self.run_.append_metrics(rows, sync=sync, at=self.rewrite_from)
-        except OSError as exc:
-            self.unwritten_rows = rows[-MAX_UNWRITTEN_ROWS:]
-            if not self.metrics_failing:
-                self.metrics_failing = True
-                self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror or exc}); the rows wait "
-                                               f"in memory and training goes on"))
-            return
-        self.unwritten_rows, self.rewrite_from = [], None
-        self.last_batch = (start, rows) if rows else None
-        if self.metrics_failing:
-            self.metrics_failing = False
-            self.sink(ev.Notice("info", "metrics.jsonl is written again"))
-
     def _tune_threads(self, seconds: float) -> None:
         before, switches = self.tuner.current, self.tuner.switches
         self.tuner.observe(seconds)
@@ -562,20 +531,6 @@ class Trainer:
             self.sink(ev.Notice("info", f"{why}: training on {self.tuner.current} CPU thread"
                                         f"{'s' if self.tuner.current > 1 else ''} (faster now)"))
 
-    def _open_row(self, step: int) -> dict | None:
-        """This step's metrics row if it is still to be written; one already written (a final evaluation
-        after the last report) is taken back, with its batch, to be written again amended: never twice."""
-        if step in self.pending_rows:
-            return self.pending_rows[step]
-        if self.unwritten_rows and self.unwritten_rows[-1]["step"] == step:
-            self.pending_rows[step] = self.unwritten_rows.pop()
-            return self.pending_rows[step]
-        if self.last_batch is not None and self.last_batch[1][-1]["step"] == step and not self.unwritten_rows:
-            (self.rewrite_from, rows), self.last_batch = self.last_batch, None
-            self.pending_rows.update((r["step"], r) for r in rows)
-            return self.pending_rows[step]
-        return None
-
     def _validate(self, lr: float, norm) -> bool:
         """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""
         val = self.evaluate()
@@ -583,8 +538,7 @@ class Trainer:
             return False
         is_best = self.best_val is None or val < self.best_val
         self.best_val = val if is_best else self.best_val
-        row = self._open_row(self.step) or self.pending_rows.setdefault(
-            self.step, {"step": self.step, "lr": lr, "grad_norm": float(norm), "elapsed": round(self.elapsed(), 3)})
+        row = self.metrics.row_for(self.step) or self.metrics.open(self.step, lr, float(norm), self.elapsed())
         row["val_loss"] = val
         self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
         if is_best:

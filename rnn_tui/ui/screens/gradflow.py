@@ -7,54 +7,28 @@ cell/state update is additive. Computed in a worker from the weights snapshot.
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Static
 
+from rnn_tui.ui.host import HostedScreen, host
+from rnn_tui.ui.widgets.gradflow_plot import GradFlowPlot
 from rnn_tui.ui.widgets.key_bar import KeyBar
-from rnn_tui.ui.widgets.plot import Series, render_plot
 
-LAYER_STYLES = ("bold cyan", "bold magenta", "bold green", "bold yellow")
+if TYPE_CHECKING:
+    from rnn_tui.core.events import Snapshot
+    from rnn_tui.core.gradflow import GradFlow
+
 EXPLAIN = ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state T-t steps "
            "earlier (log scale). Bright: now; grey: at initialisation. Gates keep it from vanishing.")
 
 
-class GradFlowPlot(Static):
-    DEFAULT_CSS = "GradFlowPlot { height: 1fr; border: round $primary; }"
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
-        self.flow = None
-        self.border_title = "||dL_T/dh_t|| against distance T-t, log scale"
-
-    def render(self):
-        if self.flow is None:
-            return Text("measuring\u2026", style="dim")
-        series = []
-        for row in self.flow.initial or ():
-            series.append(Series(_log_points(row), "grey42"))
-        for k, row in enumerate(self.flow.layers):
-            series.append(Series(_log_points(row), LAYER_STYLES[k % len(LAYER_STYLES)]))
-        text = render_plot(series, self.content_size.width, self.content_size.height - 1, x_label="distance T-t",
-                           log_y=True, x_range=(0, len(self.flow.distance) - 1))
-        text.append("\n")
-        for k in range(len(self.flow.layers)):
-            text.append(f"\u2500\u2500 layer {k + 1}  ", style=LAYER_STYLES[k % len(LAYER_STYLES)])
-        if self.flow.initial:
-            text.append("\u2500\u2500 at initialisation", style="grey42")
-        return text
-
-
-def _log_points(row):
-    return tuple((d, math.log10(v)) for d, v in enumerate(row) if v > 0)
-
-
-class GradFlowScreen(Screen):
+class GradFlowScreen(HostedScreen):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "remeasure", "Remeasure")]
     DEFAULT_CSS = """
     GradFlowScreen #gf-head { height: auto; background: $boost; padding: 0 1; }
@@ -62,7 +36,14 @@ class GradFlowScreen(Screen):
     """
     LENGTH = 100
 
-    def __init__(self, flow=None, step: int = 0) -> None:
+    class Measured(Message):
+        """The measuring worker's result."""
+
+        def __init__(self, flow: GradFlow, summary: str) -> None:
+            super().__init__()
+            self.flow, self.summary = flow, summary
+
+    def __init__(self, flow: GradFlow | None = None, step: int = 0) -> None:
         """``flow`` shows a measured flow as it is (a test, or a flow measured elsewhere)."""
         super().__init__()
         self.given = flow, step
@@ -81,19 +62,20 @@ class GradFlowScreen(Screen):
             self.action_remeasure()
 
     def action_back(self) -> None:
-        self.app.pop_screen_or_exit()
+        host(self).pop_screen_or_exit()
 
     def action_remeasure(self) -> None:
-        snapshot = self.app.latest_snapshot
-        text = self.app.gate_text("validation", self.LENGTH + 1) or self.app.gate_text("sample", self.LENGTH + 1)
+        app = host(self)
+        snapshot = app.latest_snapshot
+        text = app.gate_text("validation", self.LENGTH + 1) or app.gate_text("sample", self.LENGTH + 1)
         if snapshot is None or not text or len(text) < 3:
             self.query_one("#gf-head", Static).update(Text("no text to measure on yet", style="bold yellow"))
             return
         self.query_one("#gf-head", Static).update(Text(f"measuring on {len(text) - 1} characters\u2026"))
         self._measure(snapshot, text)
 
-    @work(thread=True, exclusive=True, group="gradflow", exit_on_error=False)
-    def _measure(self, snapshot, text: str) -> None:
+    @work(thread=True, exclusive=True, group="gradflow", exit_on_error=False, description="measuring the gradient flow")
+    def _measure(self, snapshot: Snapshot, text: str) -> None:
         import torch
 
         from rnn_tui.core.gradflow import gradient_flow_for
@@ -103,16 +85,17 @@ class GradFlowScreen(Screen):
         index = {ch: i for i, ch in enumerate(snapshot.vocab)}
         ids = torch.tensor([index[ch] for ch in text if ch in index])
         flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, ids)
-        self.app.call_from_thread(self._show, flow, summary(flow, snapshot.step))
+        self.post_message(self.Measured(flow, summary(flow, snapshot.step)))
 
-    def _show(self, flow, summary: str) -> None:
-        plot = self.query_one(GradFlowPlot)
-        plot.flow = flow
-        plot.refresh()
+    def on_grad_flow_screen_measured(self, message: Measured) -> None:
+        self._show(message.flow, message.summary)
+
+    def _show(self, flow: GradFlow, summary: str) -> None:
+        self.query_one(GradFlowPlot).show(flow)
         self.query_one("#gf-head", Static).update(Text(summary))
 
 
-def summary(flow, step: int) -> str:
+def summary(flow: GradFlow, step: int) -> str:
     from rnn_tui.core.gradflow import decay
 
     far = min(50, len(flow.distance) - 1)
@@ -121,6 +104,6 @@ def summary(flow, step: int) -> str:
             f"at distance {far}{at_init}")
 
 
-def _initial_decay(flow, distance: int) -> float:
+def _initial_decay(flow: GradFlow, distance: int) -> float:
     first = flow.at(0, 0, initial=True)
     return flow.at(distance, 0, initial=True) / first if first > 0 else 0.0

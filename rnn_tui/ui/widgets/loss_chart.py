@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
+from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from rnn_tui.core.units import NATS_TO_BITS
 from rnn_tui.ui.widgets.plot import Series, render_plot
 
+Points = Sequence[tuple[float, float]]
 MAX_POINTS = 4096  # older history is averaged in pairs beyond this
-NATS_TO_BITS = 1 / math.log(2)
 WINDOW_FRACTION = 0.02  # the smoothing window: this share of the steps shown, under one column of the chart
 
 
-def windowed_mean(points, window: float) -> list[tuple[float, float]]:
+def windowed_mean(points: Points, window: float) -> list[tuple[float, float]]:
     """Each point replaced by the mean of the points in the ``window`` steps up to it.
 
     A trailing mean over a window that grows with the history lags by half a window,
@@ -31,6 +35,12 @@ def windowed_mean(points, window: float) -> list[tuple[float, float]]:
     return out
 
 
+def smoothed(points: Points) -> list[tuple[float, float]]:
+    """A loss curve as every chart draws it: the mean over the last WINDOW_FRACTION of the steps shown."""
+    span = points[-1][0] - points[0][0] if points else 0
+    return windowed_mean(points, max(1.0, span * WINDOW_FRACTION))
+
+
 class LossChart(Widget):
     """Train and validation loss against steps. ``r`` toggles the raw curve, ``b`` bits/nats."""
 
@@ -40,7 +50,7 @@ class LossChart(Widget):
     show_raw: reactive[bool] = reactive(True)
     bits: reactive[bool] = reactive(False)
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.train: list[tuple[float, float]] = []
         self.val: list[tuple[float, float]] = []
@@ -57,8 +67,7 @@ class LossChart(Widget):
     @property
     def smooth(self) -> list[tuple[float, float]]:
         if self._smooth is None:
-            span = self.train[-1][0] - self.train[0][0] if self.train else 0
-            self._smooth = windowed_mean(self.train, max(1.0, span * WINDOW_FRACTION))
+            self._smooth = smoothed(self.train)
         return self._smooth
 
     @property
@@ -69,7 +78,7 @@ class LossChart(Widget):
         self.train, self.val, self._smooth = [], [], None
         self.refresh()
 
-    def add_history(self, train, val) -> None:
+    def add_history(self, train: Points, val: Points) -> None:
         """Points logged before this session (a resumed run), placed ahead of the live ones."""
         first = self.train[0][0] if self.train else math.inf
         older = [(s, v) for s, v in train if s < first and math.isfinite(v)]
@@ -79,7 +88,7 @@ class LossChart(Widget):
         self._compact()
         self.refresh()
 
-    def add_losses(self, losses) -> None:
+    def add_losses(self, losses: Points) -> None:
         self.train.extend((step, loss) for step, loss in losses if math.isfinite(loss))
         self._compact()
         if losses:
@@ -95,9 +104,12 @@ class LossChart(Widget):
             self.val.append((step, loss))
             self.refresh()
 
-    def render(self):
+    def render(self) -> Text:
         k = self.scale
-        scale = lambda pts: tuple((s, v * k) for s, v in pts)
+
+        def scale(points: Points) -> tuple[tuple[float, float], ...]:
+            return tuple((s, v * k) for s, v in points)
+
         series = []
         if self.show_raw:
             series.append(Series(scale(self.train), "grey42"))
@@ -119,7 +131,7 @@ class LossChart(Widget):
         self.refresh()
 
 
-def _halve(points):
+def _halve(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Pairs averaged; an odd last point is kept as it is."""
     out = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(points[::2], points[1::2])]
     return out + points[len(points) - len(points) % 2:]

@@ -9,37 +9,14 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-NATS_TO_BITS = 1 / math.log(2)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(max(0, seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def fmt_ago(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
-def fmt_count(n: float) -> str:
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
+from rnn_tui.core.units import NATS_TO_BITS, ago, count, duration
 
 
 class StatsPanel(Static):
@@ -48,7 +25,7 @@ class StatsPanel(Static):
     """
     LABEL_WIDTH = 9
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.clock = time.time  # wall clock, so a checkpoint's mtime and a live save compare; tests freeze it
         self.model_of: str | None = None  # "model 2 of 3: gru" in compare mode
@@ -94,7 +71,7 @@ class StatsPanel(Static):
         if s is not None:
             c = s.config
             rows.append((0, "model", Text(f"{c['cell'].upper()} {c['layers']}x{c['hidden_size']}")))
-            rows.append((5, "params", fmt_count(s.parameters)))
+            rows.append((5, "params", count(s.parameters)))
             rows.append((3, "device", Text(s.device_name)))
             rows.append((5, "precision", s.precision))
         if p is not None and p.memory:
@@ -104,10 +81,10 @@ class StatsPanel(Static):
         if p is not None:
             rows.append((0, "step", f"{p.step:,}"))
             rows.append((2, "epoch", f"{p.epoch} ({p.epoch_fraction:.0%})"))
-            rows.append((6, "elapsed", fmt_duration(p.elapsed)))
-            rows.append((1, "ETA", (fmt_duration(p.eta) if p.eta is not None else "open-ended") if live else "-"))
-            rows.append((1, "chars/s", fmt_count(p.chars_per_sec) if self.state == "running" else "-"))
-            rows.append((6, "seen", f"{fmt_count(p.chars_seen)} chars"))
+            rows.append((6, "elapsed", duration(p.elapsed)))
+            rows.append((1, "ETA", (duration(p.eta) if p.eta is not None else "open-ended") if live else "-"))
+            rows.append((1, "chars/s", count(p.chars_per_sec) if self.state == "running" else "-"))
+            rows.append((6, "seen", f"{count(p.chars_seen)} chars"))
             rows.append((2, "lr", f"{p.lr:.2e}"))
             rows.append((2, "grad norm", f"{p.grad_norm:.3f}"))
             if p.skipped_steps:
@@ -122,13 +99,13 @@ class StatsPanel(Static):
         if s is not None:  # facts of the run, for a tall panel
             rows.append((6, "run", Text(s.run_name)))
             rows.append((6, "vocab", f"{s.vocab_size:,} chars"))
-            rows.append((6, "corpus", f"{fmt_count(s.train_chars)} + {fmt_count(s.val_chars)} val"))
+            rows.append((6, "corpus", f"{count(s.train_chars)} + {count(s.val_chars)} val"))
         return rows
 
     def saved_text(self) -> str:
         if self.saved_step is None:
             return "never"
-        when = "" if self.saved_at is None else f", {fmt_ago(self.clock() - self.saved_at)}"
+        when = "" if self.saved_at is None else f", {ago(self.clock() - self.saved_at)}"
         return f"step {self.saved_step:,}{when}"
 
     def table(self) -> Table:
