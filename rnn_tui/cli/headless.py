@@ -22,29 +22,59 @@ def _fmt_eta(seconds):
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def train_headless(request) -> int:
-    """Train ``request`` (a core.orchestrate.RunRequest) on this thread, printing progress."""
+def train_headless(request, on_hangup: str | None = None, service: dict | None = None) -> int:
+    """Train ``request`` (a core.orchestrate.RunRequest) on this thread, printing progress.
+
+    Viewers may attach (`rnn-tui attach`): rank 0 serves the run on a socket in its folder.
+    ``on_hangup="continue"``: a hang-up leaves the training going (the output goes quiet).
+    ``service``: this is the trainer process the app started (see ``serve_run``).
+    """
+    import queue
+
     from rnn_tui.core import events as ev
     from rnn_tui.core.compare import table_lines
     from rnn_tui.core.distributed import from_environment, shutdown
     from rnn_tui.core.orchestrate import Orchestrator, signal_reason
+    from rnn_tui.core.service import LiveServer
 
     distributed = from_environment()
     out = sys.stdout
     if distributed is not None and not distributed.is_main:
         view = _SilentView()
+    elif service is not None:
+        view = _PlainView(out)
     else:
         view = _RichView() if out.isatty() else _PlainView(out)
-    orchestrator = Orchestrator(request, view.handle, report_interval=0.5, distributed=distributed,
-                                progress=LoadProgress())
+    commands = queue.Queue()
+    server = None
+    log = _RunLog() if service is not None else None
+
+    def sink(event) -> None:
+        if log is not None:
+            log.follow(event)
+        if server is not None:
+            server.publish(event)
+        view.handle(event)
+
+    progress = LoadProgress(publish=lambda e: server.publish(e) if server is not None else None)
+    orchestrator = Orchestrator(request, sink, report_interval=(service or {}).get("report_interval", 0.5),
+                                commands=commands, distributed=distributed, progress=progress)
+    if distributed is None or distributed.is_main:
+        server = LiveServer(commands, orchestrator.stop, validation=lambda: _validation_text(orchestrator),
+                            compare=request.compare, can_pause=distributed is None)
+        server.start(first_viewer=(service or {}).get("viewer"))
     received = {}
 
     def on_signal(signum, frame):
+        if signum == signal.SIGHUP and (on_hangup == "continue" or service is not None):
+            view.gone = True  # nobody reads this terminal now; the training goes on, attachable
+            return
         received["signal"] = signum
-        orchestrator.stop(signal_reason(signum), signum)
+        orchestrator.stop(signal_reason(signum))
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
+    failed = []
     try:
         results = orchestrator.run()
         failed = [r for r in results if isinstance(r, ev.Failed)]
@@ -53,13 +83,19 @@ def train_headless(request) -> int:
         if orchestrator.compare is not None:
             for line in table_lines(orchestrator.compare.rows):
                 view.write(line)
+    except BaseException as exc:
+        if server is not None:
+            server.publish(_setup_error(exc, orchestrator))
+        raise
     finally:
+        if server is not None:
+            server.close()
         view.close()
         shutdown()
     for result in failed:
-        print(f"rnn-tui: training failed: {result.message}; {result.advice}"
-              + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
-              + (f" (log: {result.log_path})" if result.log_path else ""), file=sys.stderr)
+        _safe_print(sys.stderr, f"rnn-tui: training failed: {result.message}; {result.advice}"
+                    + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
+                    + (f" (log: {result.log_path})" if result.log_path else ""))
     if distributed is None or distributed.is_main:
         for path in orchestrator.run_dirs:
             _safe_print(out, path)
@@ -68,17 +104,96 @@ def train_headless(request) -> int:
     return 1 if failed else 0
 
 
-class LoadProgress:
-    """A line per quarter while a large corpus loads (the orchestrator reports only large ones)."""
+def serve_run(spec_text: str) -> int:
+    """The trainer process the app (or ``--detach``) started: the headless face, writing its lines
+    to the run's trainer.log and serving viewers, the first of them on an inherited socket."""
+    import json
+    import socket
 
-    def __init__(self, out=None):
+    from rnn_tui.core.priority import lower_thread_priority
+    from rnn_tui.core.service import request_from_json
+
+    spec = json.loads(spec_text)
+    request = request_from_json(spec["request"])
+    if spec.get("argv"):
+        sys.argv = list(spec["argv"])  # config.json records what the user typed
+    viewer = socket.socket(fileno=spec["viewer_fd"]) if spec.get("viewer_fd") is not None else None
+    # The screen of a viewer on this machine gets a core the moment it needs one (see core.priority).
+    lower_thread_priority(5)
+    return train_headless(request, service={"viewer": viewer, "report_interval": spec.get("report_interval", 0.5)})
+
+
+def _validation_text(orchestrator) -> str | None:
+    """The start of the validation text, for a viewer's gate view (it may not read the corpus itself)."""
+    from rnn_tui.core.service import VALIDATION_CHARS
+
+    prepared = orchestrator.prepared
+    if prepared is None:
+        return None
+    corpus = prepared.corpus
+    stop = min(corpus.n_chars, corpus.split_at + VALIDATION_CHARS)
+    start = corpus.split_at if stop - corpus.split_at >= 50 else max(0, stop - VALIDATION_CHARS)
+    return corpus.text(start, stop)
+
+
+def _setup_error(exc: BaseException, orchestrator):
+    """What a viewer shows for a run that could not start: the command line's one line."""
+    from rnn_tui.core.errors import UserError
+    from rnn_tui.core.wire import SetupError
+
+    if isinstance(exc, UserError):
+        return SetupError(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return SetupError("interrupted", 130)
+    return SetupError(f"could not prepare the run: {type(exc).__name__}: {exc}".splitlines()[0], 1)
+
+
+class _RunLog:
+    """The trainer process writes its lines (and any traceback) to the run's trainer.log,
+    from the moment the run folder exists; before that there is nothing to keep."""
+
+    def __init__(self):
+        self.path = None
+
+    def follow(self, event) -> None:
+        import os
+
+        from rnn_tui.core import events as ev
+        from rnn_tui.core.live import LOG_FILE
+
+        if self.path is not None or not isinstance(event, ev.Started):
+            return
+        self.path = os.path.join(event.run_dir, LOG_FILE)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError:
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+class LoadProgress:
+    """A line per quarter while a large corpus loads (the orchestrator reports only large ones);
+    ``publish`` gets a Notice per tenth, for viewers."""
+
+    def __init__(self, out=None, publish=None):
         self.out = out or sys.stdout
         self.next_mark = 0.25
+        self.publish = publish
+        self.tenth = -1
 
     def __call__(self, done: int, total: int) -> None:
         if not total:
             return
         fraction = done / total
+        if self.publish is not None and int(fraction * 10) != self.tenth:
+            from rnn_tui.core.events import Notice
+
+            self.tenth = int(fraction * 10)
+            self.publish(Notice("info", f"reading the corpus: {fraction:.0%} of {total // 2 / 1e6:,.0f} MB"))
         if fraction >= self.next_mark:
             _safe_print(self.out, f"reading the corpus: {fraction:.0%} of {total // 2 / 1e6:,.0f} MB (read twice)")
             while self.next_mark <= fraction:
@@ -96,6 +211,8 @@ def _safe_print(out, line: str) -> None:
 class _PlainView:
     """One line every few seconds; a sample now and then; nothing that needs a terminal."""
 
+    gone = False  # the terminal hung up and the training goes on: write nothing more
+
     def __init__(self, out):
         self.out = out
         self.last_line = 0.0
@@ -104,11 +221,14 @@ class _PlainView:
         self.last_progress = None
 
     def write(self, line: str) -> None:
-        _safe_print(self.out, line)
+        if not self.gone:
+            _safe_print(self.out, line)
 
     def handle(self, event) -> None:
         from rnn_tui.core import events as ev
 
+        if self.gone:
+            return
         if isinstance(event, ev.CompareStarted):
             self.write(f"--- compare {event.index + 1}/{event.total}: {event.cell} ---")
         elif isinstance(event, ev.Started):
@@ -180,6 +300,8 @@ class _RichView(_PlainView):
     def write(self, line: str) -> None:
         from rich.text import Text
 
+        if self.gone:
+            return
         try:
             self.console.print(Text(line))
         except OSError:
@@ -190,6 +312,9 @@ class _RichView(_PlainView):
 
         from rnn_tui.core import events as ev
 
+        if self.gone:
+            self.close()  # here, not in the signal handler: the console may be mid-write
+            return
         if isinstance(event, ev.Progress):
             self.last_progress = event
             try:
@@ -202,7 +327,7 @@ class _RichView(_PlainView):
     def close(self) -> None:
         try:
             self.live.stop()
-        except OSError:
+        except (OSError, ValueError):
             pass
 
 

@@ -24,10 +24,14 @@ examples:
   rnn-tui gradflow RUN --json               how far back the gradient reaches, now and at init
   rnn-tui notes.txt --compare rnn,lstm,gru --max-time 300
                                             train the three cells side by side (one after another)
+  rnn-tui notes.txt --detach                train in the background; prints the run name
+  rnn-tui attach [RUN]                      watch a run that trains (default: the newest)
+  rnn-tui stop RUN                          save a training run and stop it
   rnn-tui runs                              list saved runs (runs show RUN, runs delete RUN)
 """
 
-SUBCOMMANDS = ("sample", "runs", "trace", "gates", "gradflow")
+SUBCOMMANDS = ("sample", "runs", "trace", "gates", "gradflow", "attach", "stop")
+SERVE_RUN = "--serve-run"  # internal: the trainer process the app starts (see core.service)
 
 
 class Parser(argparse.ArgumentParser):
@@ -66,6 +70,13 @@ def train_parser() -> Parser:
     )
     p.add_argument("corpus", nargs="?", help="text file to train on (default: the bundled Shakespeare tragedies)")
     p.add_argument("--headless", action="store_true", help="train without the app; print progress lines")
+    p.add_argument("--detach", action="store_true", help="train in the background and return at once, printing the "
+                                                         "run name (watch it: rnn-tui attach; stop it: rnn-tui stop)")
+    p.add_argument("--on-hangup", choices=("stop", "continue"),
+                   help="what a hang-up (SSH dropped, terminal closed) does to the training: stop saves and stops it, "
+                        "continue leaves it running to attach to later (default: continue over SSH, else stop; "
+                        "--headless: stop)")
+    p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # the trainer in the app's process
     p.add_argument("--resume", metavar="RUN", help="continue a saved run (name, folder) at its exact step")
     p.add_argument("--allow-corpus-change", action="store_true", help="resume even if the corpus file changed")
     p.add_argument("--name", type=_run_name, help="run name, one plain folder name (default: corpus stem, cell and time)")
@@ -161,6 +172,34 @@ def gates_parser() -> Parser:
     return p
 
 
+def attach_parser() -> Parser:
+    p = Parser(prog="rnn-tui attach", description="Open the app on a run that is training (in the background, "
+                                                   "headless or in another terminal); several may watch at once.")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run name or a unique start of one (default: the most "
+                                                          "recently started live run)")
+    p.add_argument("--runs-dir", help="where runs live")
+    return p
+
+
+def stop_parser() -> Parser:
+    p = Parser(prog="rnn-tui stop", description="Ask a training run to save and stop; exits 0 once it is saved.")
+    p.add_argument("run", metavar="RUN", help="run name or a unique start of one")
+    p.add_argument("--timeout", type=_number(float), default=300.0, help="seconds to wait for the save (default 300)")
+    p.add_argument("--runs-dir", help="where runs live")
+    return p
+
+
+def require_terminal(instead: str) -> None:
+    """The app draws on a real terminal; ``instead`` says what to use without one."""
+    from rnn_tui.core.errors import UserError
+
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        raise UserError(f"the app needs a terminal (stdout or stdin is not one); {instead}, or use `ssh -t` for a remote box")
+    if os.environ.get("TERM", "") in ("dumb", "unknown"):
+        raise UserError(f"TERM={os.environ['TERM']} cannot draw the app (no cursor movement); "
+                        f"set TERM=xterm-256color, or {instead} for plain progress lines")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from rnn_tui.core.errors import UserError
@@ -169,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_openmp()  # before anything imports torch
 
     try:
+        if len(argv) == 2 and argv[0] == SERVE_RUN:
+            from rnn_tui.cli.headless import serve_run
+            return serve_run(argv[1])
         if argv and argv[0] in SUBCOMMANDS:
             command, rest = argv[0], argv[1:]
             if command == "sample":
@@ -183,26 +225,39 @@ def main(argv: list[str] | None = None) -> int:
             if command == "gradflow":
                 from rnn_tui.cli import subcommands
                 return subcommands.gradflow(gradflow_parser().parse_args(rest))
+            if command == "attach":
+                from rnn_tui.cli import live
+                return live.attach(attach_parser().parse_args(rest))
+            if command == "stop":
+                from rnn_tui.cli import live
+                return live.stop(stop_parser().parse_args(rest))
             if command == "gates":
                 args = gates_parser().parse_args(rest)
                 from rnn_tui.ui.launch import run_gates_app
                 return run_gates_app(args.run, args.runs_dir)
         args = vars(train_parser().parse_args(argv))
         headless = args.pop("headless", False)
+        detach = args.pop("detach", False)
+        in_process = args.pop("in_process", False)
+        on_hangup = args.pop("on_hangup", None)
         from rnn_tui.core.orchestrate import RunRequest
 
+        if detach and headless:
+            raise UserError("--detach and --headless: pick one (--detach trains in the background, "
+                            "--headless in this terminal)")
         request = RunRequest.from_options(args)
         request.check()  # option, file and name errors before torch loads or a screen opens
         if headless:
             from rnn_tui.cli.headless import train_headless
-            return train_headless(request)
-        if not (sys.stdout.isatty() and sys.stdin.isatty()):
-            raise UserError("the app needs a terminal (stdout or stdin is not one); add --headless, or use `ssh -t` for a remote box")
-        if os.environ.get("TERM", "") in ("dumb", "unknown"):
-            raise UserError(f"TERM={os.environ['TERM']} cannot draw the app (no cursor movement); "
-                            "set TERM=xterm-256color, or add --headless for plain progress lines")
+            return train_headless(request, on_hangup=on_hangup)
+        if detach:
+            from rnn_tui.cli import live
+            return live.detach(request)
+        if on_hangup is None:
+            on_hangup = "continue" if os.environ.get("SSH_CONNECTION") else "stop"
+        require_terminal("add --headless (or --detach)")
         from rnn_tui.ui.launch import run_train_app
-        return run_train_app(request)
+        return run_train_app(request, on_hangup=on_hangup, in_process=in_process)
     except UserError as exc:
         print(f"rnn-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code

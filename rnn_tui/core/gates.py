@@ -107,10 +107,10 @@ def _initial(state, layer, hidden, device):
 
 def _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, h0, c0) -> torch.Tensor:
     """This layer's hidden state at every position, from torch's fused kernel on the same weights."""
-    from torch import nn
+    from rnn_tui.core.model import RNN_CLASSES
 
     extra = {"nonlinearity": rnn.nonlinearity} if cell == "rnn" else {}
-    single = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](w_ih.shape[1], w_hh.shape[1], 1, **extra)
+    single = RNN_CLASSES[cell](w_ih.shape[1], w_hh.shape[1], 1, **extra)
     single = single.to(device=x.device)
     with torch.no_grad():
         for name, value in (("weight_ih_l0", w_ih), ("weight_hh_l0", w_hh), ("bias_ih_l0", b_ih), ("bias_hh_l0", b_hh)):
@@ -135,7 +135,12 @@ def display_values(trace: GateTrace, layer: int, gate: str) -> torch.Tensor:
     return torch.tanh(values) if gate == "c" else values
 
 
-def saturation(trace: GateTrace, layer: int, gate: str, low: float = 0.1, high: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+SATURATED_LOW, SATURATED_HIGH = 0.1, 0.9  # on the (0, 1) scale; tanh-range values are mapped onto it
+MOSTLY = 0.9  # a unit saturated on more than this share of the characters is "mostly" saturated
+
+
+def saturation(trace: GateTrace, layer: int, gate: str, low: float = SATURATED_LOW,
+               high: float = SATURATED_HIGH) -> tuple[torch.Tensor, torch.Tensor]:
     """Per unit: fraction of positions left-saturated (< low) and right-saturated (> high).
 
     For tanh-range values the thresholds are mapped onto (-1, 1).
@@ -144,6 +149,37 @@ def saturation(trace: GateTrace, layer: int, gate: str, low: float = 0.1, high: 
     if gate not in SIGMOID_GATES:
         values = (values + 1) / 2
     return (values < low).float().mean(0), (values > high).float().mean(0)
+
+
+def saturation_thresholds(gate: str) -> tuple[float, float]:
+    """The thresholds of ``saturation`` on the gate's own scale: (0.1, 0.9), or (-0.8, 0.8) for tanh-range values."""
+    if gate in SIGMOID_GATES:
+        return SATURATED_LOW, SATURATED_HIGH
+    return round(2 * SATURATED_LOW - 1, 6), round(2 * SATURATED_HIGH - 1, 6)
+
+
+@dataclass(frozen=True)
+class SaturationSummary:
+    """How saturated a gate's units are: the gate view's overview draws these counts."""
+
+    low: tuple[int, ...]  # units per bin of the share of characters below the low threshold (bin k: [k/n, (k+1)/n))
+    high: tuple[int, ...]  # the same above the high threshold
+    mostly_low: int  # units below the low threshold on more than MOSTLY of the characters
+    mostly_high: int
+
+
+def saturation_summary(trace: GateTrace, layer: int, gate: str, bins: int = 10) -> SaturationSummary:
+    left, right = saturation(trace, layer, gate)
+    return SaturationSummary(_histogram(left, bins), _histogram(right, bins), int((left > MOSTLY).sum()),
+                             int((right > MOSTLY).sum()))
+
+
+def _histogram(shares: torch.Tensor, bins: int) -> tuple[int, ...]:
+    """Counts of values in [0, 1] per equal bin; 1.0 falls in the last."""
+    counts = [0] * bins
+    for share in shares.tolist():
+        counts[min(bins - 1, int(share * bins))] += 1
+    return tuple(counts)
 
 
 FEATURES = ("inside quotes", "inside brackets", "position in line", "word start", "whitespace", "upper case")

@@ -173,6 +173,7 @@ class LiveServer:
         self.replay = Replay(compare=bool(compare))
         self.state = "preparing"
         self.run_dir: Path | None = None
+        self.listen_dir: Path | None = None
         self.started_at = time.time()
         self.inbox: collections.deque = collections.deque()
         self.viewers: dict[socket.socket, _Viewer] = {}
@@ -196,8 +197,9 @@ class LiveServer:
 
     def publish(self, event) -> None:
         """Cheap and never blocking: the trainer calls this for every event."""
-        self.inbox.append(event)
-        self._wake()
+        if self.thread.is_alive() or not self.thread.ident:  # a dead server must not hoard events
+            self.inbox.append(event)
+            self._wake()
 
     def close(self, linger: float = 5.0) -> None:
         """Stop accepting, give viewers up to ``linger`` seconds to read the end, then close."""
@@ -218,20 +220,28 @@ class LiveServer:
     def _serve(self) -> None:
         try:
             while True:
-                for key, mask in self.selector.select(timeout=0.5):
-                    if key.data == "wake":
-                        self._drain_wake()
-                    elif key.data == "listen":
-                        self._accept()
-                    else:
-                        self._service(key.fileobj, mask)
-                self._take_inbox()
+                try:
+                    self._once()
+                except Exception as exc:  # noqa: BLE001 - serving viewers must never end the training
+                    self.problems.append(f"{type(exc).__name__}: {exc}")
+                    if len(self.problems) > 100:
+                        raise
                 if self._closing_at is not None and (not self.viewers or time.monotonic() > self._closing_at):
                     break
         finally:
             for sock in list(self.viewers):
                 self._drop(sock)
             self._unbind()
+
+    def _once(self) -> None:
+        for key, mask in self.selector.select(timeout=0.5):
+            if key.data == "wake":
+                self._drain_wake()
+            elif key.data == "listen":
+                self._accept()
+            else:
+                self._service(key.fileobj, mask)
+        self._take_inbox()
 
     def _drain_wake(self) -> None:
         try:
@@ -398,7 +408,11 @@ class LiveServer:
 
     def _write(self, viewer: _Viewer) -> bool:
         while viewer.out:
-            data = viewer.out[0].data
+            try:
+                data = viewer.out[0].data
+            except wire.WireError:
+                viewer.out.popleft()  # not a record viewers know: skipped, never fatal
+                continue
             try:
                 sent = viewer.sock.send(memoryview(data)[viewer.offset:])
             except BlockingIOError:
@@ -425,3 +439,55 @@ def _peer_uid(sock: socket.socket) -> int | None:
     except (AttributeError, OSError):
         return None
     return struct.unpack("3i", creds)[1]
+
+
+# ---- the trainer in a process of its own ----------------------------------------------------------
+
+def request_to_json(request) -> dict:
+    """A RunRequest as plain JSON values (it holds only those)."""
+    return {**dataclasses.asdict(request), "compare": list(request.compare)}
+
+
+def request_from_json(data: dict):
+    from rnn_tui.core.orchestrate import RunRequest
+
+    known = {f.name for f in dataclasses.fields(RunRequest)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["compare"] = tuple(values.get("compare") or ())
+    return RunRequest(**values)
+
+
+def start_service(request, report_interval: float = 0.5, argv: list[str] | None = None):
+    """Start ``python -m rnn_tui --serve-run SPEC`` in a session of its own (a hang-up of this
+    terminal never reaches it) and return (connected socket, Popen). The socket is the first
+    viewer's: served from the first moment, before the run folder (and its socket) exists."""
+    import json
+    import subprocess
+    import sys
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    spec = {"request": request_to_json(request), "report_interval": report_interval,
+            "viewer_fd": theirs.fileno(), "argv": list(sys.argv if argv is None else argv)}
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "rnn_tui", "--serve-run", json.dumps(spec)],
+                                   pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return ours, process
+
+
+def connect(path: Path, timeout: float = 5.0) -> socket.socket:
+    """A connection to a live trainer's socket (OSError when nothing listens there)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        with ShortPath(Path(path)) as address:
+            sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock

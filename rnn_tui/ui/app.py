@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from textual.binding import Binding
 from rnn_tui.ui.base import RnnTuiBase, terminal_alive
 from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
-from rnn_tui.ui.screens.train import TrainScreen
+from rnn_tui.ui.screens.train import TRAIN_CSS, TrainScreen
 from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.status_line import StatusLine
 
@@ -31,6 +32,8 @@ __all__ = ["RnnTuiApp", "terminal_alive"]
 
 
 class RnnTuiApp(RnnTuiBase):
+    # Textual loads a pushed screen's CSS_PATH, not the default screen's: the dashboard's is named here.
+    CSS_PATH = [*RnnTuiBase.CSS_PATH, TRAIN_CSS]
     # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
     BINDINGS = [Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True)]
 
@@ -46,6 +49,7 @@ class RnnTuiApp(RnnTuiBase):
         self.finished = None
         self.failed = None
         self.quitting = False
+        self.exiting = threading.Event()  # set as the app begins to exit (see ui/exit_guard.py)
         self.exit_code = 0
 
     def get_default_screen(self):
@@ -227,6 +231,10 @@ class RnnTuiApp(RnnTuiBase):
             return
         self.push_screen(screen())
 
+    def exit(self, result=None, return_code: int = 0, message=None) -> None:
+        self.exiting.set()  # the exit guard (ui/exit_guard.py) watches for this
+        super().exit(result, return_code, message)
+
     async def action_quit(self) -> None:
         """Textual's own ways out (ctrl+q, the palette's "Quit") save the run like q does."""
         self.action_request_quit()
@@ -239,6 +247,39 @@ class RnnTuiApp(RnnTuiBase):
             return
         if self.quitting:  # asked twice: go now, the trainer saves on its own thread
             self.exit(return_code=code)
+            return
+        if getattr(self.bridge, "can_leave_running", False):  # the trainer has a process of its own
+            asked = getattr(self, "_asking_quit", False)
+            if code == 0 and not asked:
+                self._ask_how_to_quit()
+                return
+            if code == 128 + signal.SIGHUP and self.bridge.on_hangup == "continue":
+                self.leave_training_running(code)
+                return
+        self.stop_and_quit(code)
+
+    def _ask_how_to_quit(self) -> None:
+        from rnn_tui.ui.screens.quit import QuitScreen
+
+        def chosen(choice: str | None) -> None:
+            self._asking_quit = False
+            if choice == "stop":
+                self.stop_and_quit(0)
+            elif choice == "leave":
+                self.leave_training_running(0)
+
+        self._asking_quit = True
+        self.push_screen(QuitScreen(self.run_name), chosen)
+
+    def leave_training_running(self, code: int = 0) -> None:
+        """Quit this view only: the trainer process goes on, and `rnn-tui attach` comes back to it."""
+        self.quitting = True
+        self.bridge.detach()
+        self.exit(return_code=code)
+
+    def stop_and_quit(self, code: int = 0) -> None:
+        """Save the run and stop the training, then quit (as soon as it is saved)."""
+        if self.quitting:
             return
         self.quitting = True
         from rnn_tui.core.orchestrate import signal_reason

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path, PurePath
 
 from textual.app import App
 from textual.binding import Binding
@@ -17,6 +18,7 @@ from rnn_tui.ui.host import show_failed_worker
 from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions
 
 TERMINAL_CHECK_EVERY = 1.0  # seconds between looks at whether the terminal is still there
+SHARED_CSS = Path(__file__).with_name("app.tcss")  # absolute: Textual reads a relative path beside each subclass
 
 
 def terminal_alive() -> bool:
@@ -29,7 +31,7 @@ def terminal_alive() -> bool:
 class RnnTuiBase(HelpActions, App):
     """The keys, help and styles of both apps; subclasses add their screens and what they serve them."""
 
-    CSS_PATH = "app.tcss"  # shared styles only: each screen brings its own layout
+    CSS_PATH: list[str | PurePath] = [SHARED_CSS]  # shared styles only: each screen brings its own layout
     TITLE = "rnn-tui"
     # q is the way out everywhere; ?, F1 and Esc (which closes the Keys panel) are help's.
     BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]

@@ -20,9 +20,15 @@ def run_train_app(request) -> int:
     interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.5  # chart redraws per second: bytes on the wire
     app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request, report_interval=interval),
                     compare=bool(request.compare))
+    from rnn_tui.ui.exit_guard import ExitGuard
+
+    guard = ExitGuard(app.exiting, app.bridge.done if app.bridge is not None else None,
+                      lambda: app.return_code if app.return_code is not None else app.exit_code)
+    guard.start()
     try:
         app.run()
     finally:
+        guard.returned.set()
         _finish_training(app.bridge)
     code = app.return_code or 0
     if code != 2:  # 2: the app already said what was wrong

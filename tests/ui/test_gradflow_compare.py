@@ -2,9 +2,11 @@ from rnn_tui.core.compare import matched_hidden_size, parameter_count, parse_cel
 from rnn_tui.core.model import CharRNN, count_parameters
 from rnn_tui.ui.app import RnnTuiApp
 from rnn_tui.ui.bridge import TrainerBridge
-from rnn_tui.ui.screens.compare import CompareChart, CompareScreen
-from rnn_tui.ui.screens.gradflow import GradFlowPlot, GradFlowScreen
+from rnn_tui.ui.screens.compare import CompareScreen
+from rnn_tui.ui.screens.gradflow import GradFlowScreen
 from rnn_tui.ui.viewer import ViewerApp
+from rnn_tui.ui.widgets.compare_chart import CompareChart
+from rnn_tui.ui.widgets.gradflow_plot import GradFlowPlot
 from tests.conftest import tiny_config
 from tests.ui.helpers import plain, snapshot, wait_for
 
@@ -60,7 +62,8 @@ async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(sm
 
 async def test_compare_screen_marks_each_cell_and_explains_grad_50():
     from rnn_tui.ui.app import RnnTuiApp
-    from rnn_tui.ui.screens.compare import CELL_MARKERS, GRAD_CAPTION
+    from rnn_tui.ui.screens.compare import GRAD_CAPTION
+    from rnn_tui.ui.widgets.compare_chart import CELL_MARKERS
     from tests.ui.test_snapshots_dashboard import compare_rows
 
     app = RnnTuiApp(compare=True)

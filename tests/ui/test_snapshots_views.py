@@ -7,10 +7,10 @@ picture. Update with `pytest tests/ui/test_snapshots_views.py --snapshot-update`
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.widgets import Input
 
-from rnn_tui.ui.screens.help import HELP_BINDINGS, TOPICS, HelpActions, HelpScreen
+from rnn_tui.ui.base import RnnTuiBase
+from rnn_tui.ui.screens.help import TOPICS, HelpScreen
 from rnn_tui.ui.viewer import ViewerApp
 from rnn_tui.ui.widgets.sample_output import SampleOutput
 from tests.ui.helpers import snapshot, wait_for
@@ -81,10 +81,8 @@ def test_sampling_confidence_and_inspect(snap_compare, size):
     assert snap_compare(sample_app(), terminal_size=size, run_before=run_before)
 
 
-class HelpApp(HelpActions, App):
+class HelpApp(RnnTuiBase):
     """Only a help screen, over a blank one: the picture does not depend on another screen's state."""
-
-    BINDINGS = HELP_BINDINGS
 
     def __init__(self, topic: str) -> None:
         super().__init__()

@@ -8,27 +8,36 @@ again when a resize makes the pane outgrow them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Input, Static
+from textual.worker import Worker
 
+from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.colour import legend, value_style
 from rnn_tui.ui.widgets.gate_text import GateText
 from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.text_layout import visible_whitespace, wrap_rows
 
+if TYPE_CHECKING:
+    from rnn_tui.core.events import Snapshot
+    from rnn_tui.core.gates import GateTrace
+
 SOURCES = ("validation", "sample", "typed")
 TRACE_CHARS = 1200  # at least this much, for the overview's statistics
 MAX_TRACE_CHARS = 20_000
 REFRESH_EVERY = 5.0
+BAR_BLOCKS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # eighths of a cell, empty to full
 
 
-class GatesScreen(Screen):
+class GatesScreen(HostedScreen):
     # Footer order is importance order; the footer drops what does not fit (all of it is in help).
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -53,8 +62,7 @@ class GatesScreen(Screen):
     DEFAULT_CSS = """
     GatesScreen #gate-head { height: 1; padding: 0 1; background: $boost; }
     GatesScreen #gate-body { height: 1fr; }
-    GatesScreen GateText { border: round $primary; }
-    GatesScreen #overview { width: 34; border: round $secondary; padding: 0 1; }
+    GatesScreen #overview { width: 34; padding: 0 1; }
     GatesScreen GateText { border-subtitle-align: right; }
     GatesScreen #overview.hidden { display: none; }
     GatesScreen #gate-detail { height: 4; padding: 0 1; }
@@ -63,9 +71,16 @@ class GatesScreen(Screen):
     GatesScreen #gate-input.shown { display: block; }
     """
 
+    class Traced(Message):
+        """The tracing worker's result: a trace, or why there is none."""
+
+        def __init__(self, trace: GateTrace | None, step: int, error: str | None) -> None:
+            super().__init__()
+            self.trace, self.step, self.error = trace, step, error
+
     def __init__(self, source: str | None = None) -> None:
         super().__init__()
-        self.trace = None
+        self.trace: GateTrace | None = None
         self.traced_step = -1
         self.layer_index = 0
         self.gate_index = 0
@@ -73,7 +88,7 @@ class GatesScreen(Screen):
         self.source = source or "validation"
         self.typed = ""
         self.error: str | None = None
-        self.interesting: list = []
+        self.interesting: list[tuple[int, str, float]] = []
         self.interesting_pos = -1
         self.requested_chars = 0  # how much text the last trace asked for
         self.source_exhausted = False  # the source had less than that
@@ -82,8 +97,8 @@ class GatesScreen(Screen):
         yield Static("", id="gate-head")
         yield Input(placeholder="type text to trace, Enter to trace it, Esc to cancel", id="gate-input")
         with Horizontal(id="gate-body"):
-            yield GateText(id="gate-text")
-            yield Static("", id="overview", classes="hidden")
+            yield GateText(id="gate-text", classes="pane")
+            yield Static("", id="overview", classes="pane accent hidden")
         yield Static("", id="gate-detail")
         yield KeyBar()
 
@@ -101,7 +116,7 @@ class GatesScreen(Screen):
         if self.source == "typed":
             return self.typed or None
         self.requested_chars = self.wanted_chars()
-        text = self.app.gate_text(self.source, self.requested_chars)
+        text = host(self).gate_text(self.source, self.requested_chars)
         self.source_exhausted = text is not None and len(text) < self.requested_chars
         if text:
             # Tracing costs per character: keep what fills the pane (short lines need far fewer).
@@ -119,7 +134,7 @@ class GatesScreen(Screen):
             self.retrace()
 
     def retrace(self) -> None:
-        snapshot = self.app.latest_snapshot
+        snapshot = host(self).latest_snapshot
         text = self._text()
         if snapshot is None:
             return
@@ -129,8 +144,8 @@ class GatesScreen(Screen):
             return
         self._trace(snapshot, text)
 
-    @work(thread=True, exclusive=True, group="trace", exit_on_error=False)
-    def _trace(self, snapshot, text: str) -> None:
+    @work(thread=True, exclusive=True, group="trace", exit_on_error=False, description="tracing the gates")
+    def _trace(self, snapshot: Snapshot, text: str) -> None:
         from rnn_tui.core.corpus import Vocab
         from rnn_tui.core.errors import UserError
         from rnn_tui.core.gates import trace
@@ -148,12 +163,13 @@ class GatesScreen(Screen):
             model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
             result = trace(model, vocab, keep)
         except UserError as exc:
-            self.app.call_from_thread(self._traced, None, snapshot.step, str(exc))
+            self.post_message(self.Traced(None, snapshot.step, str(exc)))
             return
-        self.app.call_from_thread(self._traced, result, snapshot.step, None)
+        self.post_message(self.Traced(result, snapshot.step, None))
 
-    def _traced(self, result, step: int, error: str | None) -> None:
-        self.error = error
+    def on_gates_screen_traced(self, message: Traced) -> None:
+        result, step = message.trace, message.step
+        self.error = message.error
         if result is not None:
             self.trace, self.traced_step = result, step
             self.unit = min(self.unit, result.hidden_size - 1)
@@ -161,7 +177,11 @@ class GatesScreen(Screen):
             self.gate_index = min(self.gate_index, len(result.gates) - 1)
         self.redraw()
 
-    def snapshot_arrived(self, snapshot) -> None:
+    def worker_failed(self, worker: Worker) -> None:
+        self.error = f"tracing failed: {worker.error}"
+        self.redraw()
+
+    def snapshot_arrived(self, snapshot: Snapshot) -> None:
         if self.is_current and snapshot.step > self.traced_step and self.traced_step >= 0 and self._due:
             self._due = False
             self.retrace()
@@ -170,7 +190,7 @@ class GatesScreen(Screen):
 
     def _refresh_if_training(self) -> None:
         self._due = True
-        self.app.request_snapshot()
+        host(self).request_snapshot()
 
     # ---- drawing --------------------------------------------------------------
     @property
@@ -240,30 +260,23 @@ class GatesScreen(Screen):
         return out
 
     def _overview(self) -> Table:
-        from rnn_tui.core.gates import SIGMOID_GATES, interesting_units, saturation
+        from rnn_tui.core.gates import interesting_units, saturation_summary, saturation_thresholds
 
         t = self.trace
-        left, right = saturation(t, self.layer_index, self.gate)
-        low, high = ("0.1", "0.9") if self.gate in SIGMOID_GATES else ("-0.8", "0.8")
+        assert t is not None
+        counts = saturation_summary(t, self.layer_index, self.gate)
+        low, high = (f"{threshold:g}" for threshold in saturation_thresholds(self.gate))
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True, overflow="ellipsis")
         table.add_row(Text(f"{self.gate} saturation, {t.hidden_size} units", style="bold"))
         table.add_row(Text("units by share of chars", style="dim"))
-        bins = 10
-        hist_l = [0] * bins
-        hist_r = [0] * bins
-        for v in left.tolist():
-            hist_l[min(bins - 1, int(v * bins))] += 1
-        for v in right.tolist():
-            hist_r[min(bins - 1, int(v * bins))] += 1
-        peak = max(max(hist_l), max(hist_r), 1)
-        blocks = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+        peak = max(*counts.low, *counts.high, 1)  # one scale for both bars
         pad = max(len(low), len(high)) + 2
-        for label, hist in ((f"< {low}", hist_l), (f"> {high}", hist_r)):
-            bar = "".join(blocks[round(h / peak * 8)] for h in hist)
+        for label, hist in ((f"< {low}", counts.low), (f"> {high}", counts.high)):
+            bar = "".join(BAR_BLOCKS[round(h / peak * 8)] for h in hist)
             table.add_row(Text(f"{label:<{pad}} 0{bar}1"))
-        table.add_row(Text(f"mostly < {low}: {int((left > 0.9).sum())} units", style="dim"))
-        table.add_row(Text(f"mostly > {high}: {int((right > 0.9).sum())} units", style="dim"))
+        table.add_row(Text(f"mostly < {low}: {counts.mostly_low} units", style="dim"))
+        table.add_row(Text(f"mostly > {high}: {counts.mostly_high} units", style="dim"))
         table.add_row(Text("units that follow the text", style="bold"))
         self.interesting = interesting_units(t, self.layer_index, self.gate, limit=8)
         for unit, feature, corr in self.interesting:
@@ -277,7 +290,7 @@ class GatesScreen(Screen):
         if self.query_one("#gate-input").has_class("shown"):
             self._hide_input()
             return
-        self.app.pop_screen_or_exit()
+        host(self).pop_screen_or_exit()
 
     def action_unit(self, delta: int) -> None:
         if self.trace:
@@ -360,5 +373,5 @@ class GatesScreen(Screen):
             self.redraw()
 
     def action_retrace(self) -> None:
-        self.app.request_snapshot()
+        host(self).request_snapshot()
         self.retrace()

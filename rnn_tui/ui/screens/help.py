@@ -203,7 +203,7 @@ class HelpScreen(ModalScreen):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 84; max-width: 100%; height: auto; max-height: 100%;
-                                  border: round $primary; background: $surface; padding: 0 1; }
+                                  background: $surface; padding: 0 1; }
     HelpScreen .help-notes { margin-top: 1; color: $text-muted; }
     """
 
@@ -216,7 +216,7 @@ class HelpScreen(ModalScreen):
         if self.topic is None:
             self.topic = topic_for(beneath)
         topic = TOPICS[self.topic]
-        with VerticalScroll() as box:
+        with VerticalScroll(classes="pane") as box:
             box.border_title = topic.title
             box.border_subtitle = "\u2191\u2193 pgup pgdn scroll \u00b7 esc closes"
             yield Static(render_keys(self.topic, beneath), id="help-keys")

@@ -11,37 +11,42 @@ screen and coming back finds them as they were.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Checkbox, Input, Label, Static
+from textual.worker import Worker, get_current_worker
 
+from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.colour import legend
 from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.sample_output import SampleOutput
 from rnn_tui.ui.widgets.text_layout import visible_whitespace
 
+if TYPE_CHECKING:
+    from rnn_tui.core.events import Snapshot
+    from rnn_tui.core.sampling import Token
+
 BATCH_SECONDS = 0.05
 FIELDS = ("prime", "length", "temperature", "top_k", "top_p", "seed")
 
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KEPT: weakref.WeakKeyDictionary[App, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def kept_state(app) -> dict:
+def kept_state(app: App) -> dict[str, Any]:
     """What the sampling screen leaves behind in this app: field values, the text, the view."""
     return _KEPT.setdefault(app, {})
 
 
-class SampleScreen(Screen):
+class SampleScreen(HostedScreen):
     BINDINGS = [
         Binding("escape", "stop_or_back", "Stop/Back"),
         Binding("ctrl+g", "generate", "Generate"),
@@ -66,19 +71,19 @@ class SampleScreen(Screen):
     SampleScreen #top_k, SampleScreen #top_p { width: 6; }
     SampleScreen #seed { width: 10; }
     SampleScreen #greedy, SampleScreen #greedy:focus { border: none; padding: 0; height: 1; }
-    SampleScreen SampleOutput { border: round $primary; }
     SampleScreen #sample-info { height: 2; padding: 0 1; }
     """
 
     class Tokens(Message):
-        def __init__(self, run_id: int, tokens: list, done: bool) -> None:
+        """A batch of generated characters (the generating worker's output, every BATCH_SECONDS)."""
+
+        def __init__(self, run_id: int, tokens: list[Token], done: bool) -> None:
             super().__init__()
             self.run_id, self.tokens, self.done = run_id, tokens, done
 
     def __init__(self, settings: dict | None = None) -> None:
         super().__init__()
         self.initial = settings or {}
-        self.stop_flag = threading.Event()
         self.run_id = 0
         self.running = False
         self.last_settings: dict | None = None
@@ -110,7 +115,7 @@ class SampleScreen(Screen):
             yield Label("seed")
             yield Input(fields["seed"], placeholder="none", id="seed", compact=True)
             yield Checkbox("greedy", fields["greedy"], id="greedy", compact=True)
-        yield SampleOutput(id="output")
+        yield SampleOutput(id="output", classes="pane")
         yield Static("", id="sample-info")
         yield KeyBar()
 
@@ -128,21 +133,19 @@ class SampleScreen(Screen):
         output.border_title = self._weights_label()
         self.query_one("#prime", Input).focus()
         self._restored = True
-        self.app.request_snapshot()  # sample from the newest weights, not those of the last look
+        host(self).request_snapshot()  # sample from the newest weights, not those of the last look
 
     def _weights_label(self) -> str:
         """Which weights this screen samples from (the run and its step), and those of the text shown."""
-        snapshot = self.app.latest_snapshot
-        started = getattr(self.app, "started", None)
-        run_dir = getattr(self.app, "run_dir", None)
-        name = started.run_name if started is not None else (Path(run_dir).name if run_dir else None)
+        snapshot = host(self).latest_snapshot
+        name = host(self).run_name
         step = f"step {snapshot.step:,}" if snapshot is not None else "no weights yet"
         text_step = (self.last_settings or {}).get("step")
         if snapshot is not None and text_step is not None and text_step != snapshot.step:
             step = f"text from step {text_step:,} \u00b7 weights now step {snapshot.step:,}"
         return f"{name} @ {step}" if name else step
 
-    def snapshot_arrived(self, snapshot) -> None:
+    def snapshot_arrived(self, snapshot: Snapshot) -> None:
         if not self.running:
             self.query_one(SampleOutput).border_title = self._weights_label()
 
@@ -168,12 +171,12 @@ class SampleScreen(Screen):
         self._remember()
 
     # ---- settings -----------------------------------------------------------
-    def read_settings(self, prime: str | None = None) -> dict | None:
+    def read_settings(self, prime: str | None = None) -> dict[str, Any] | None:
         """The settings on screen, validated; ``prime`` replaces the prime input's text."""
         from rnn_tui.core.config import SampleConfig
         from rnn_tui.core.errors import UserError
 
-        def value(name, kind):
+        def value(name: str, kind: type) -> Any:
             text = self.query_one(f"#{name}", Input).value.strip()
             if not text:
                 return None
@@ -195,7 +198,7 @@ class SampleScreen(Screen):
         except UserError as exc:
             self.info(str(exc), "bold red")
             return None
-        snapshot = self.app.latest_snapshot
+        snapshot = host(self).latest_snapshot
         if snapshot is not None:
             missing = [ch for ch in dict.fromkeys(settings["prime"]) if ch not in snapshot.vocab]
             if missing:
@@ -213,41 +216,41 @@ class SampleScreen(Screen):
 
     def action_generate(self) -> None:
         settings = self.read_settings()
-        snapshot = self.app.latest_snapshot
+        snapshot = host(self).latest_snapshot
         if settings is None or snapshot is None:
             return
         self.query_one(SampleOutput).reset(settings["prime"])
         self._start(snapshot, settings, dict(settings, step=snapshot.step),
                     f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)")
 
-    def _start(self, snapshot, settings: dict, record: dict, message: str) -> None:
-        """Stop any generation in flight and start one; ``record`` is what ctrl+s saves beside the text."""
-        self.stop_flag.set()
-        self.stop_flag = threading.Event()
+    def _start(self, snapshot: Snapshot, settings: dict[str, Any], record: dict[str, Any], message: str) -> None:
+        """Start generating (the worker group is exclusive: one in flight stops); ``record`` is what ctrl+s saves."""
         self.run_id += 1
         self.running = True
         self.last_settings = record
         self.query_one(SampleOutput).border_title = self._weights_label()
         self._remember()
         self.info(message)
-        self._generate(snapshot, settings, self.run_id, self.stop_flag)
+        self._generate(snapshot, settings, self.run_id)
 
-    @work(thread=True, group="sample", exit_on_error=False)
-    def _generate(self, snapshot, settings, run_id, stop_flag) -> None:
+    @work(thread=True, exclusive=True, group="sample", exit_on_error=False, description="generating text")
+    def _generate(self, snapshot: Snapshot, settings: dict[str, Any], run_id: int) -> None:
         from rnn_tui.core.config import SampleConfig
         from rnn_tui.core.corpus import Vocab
         from rnn_tui.core.model import build_from_weights
         from rnn_tui.core.priority import lower_thread_priority
         from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
 
+        worker = get_current_worker()  # cancelled by Esc, by the next generation, or by leaving the screen
         lower_thread_priority()  # training keeps the CPU; this fills the gaps
         model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
         vocab = Vocab(snapshot.vocab)
         cfg = SampleConfig(**settings)
-        batch, last = [], time.monotonic()
-        rate = LIVE_SAMPLING_RATE if self.app.training_live else None  # leave the cores to training
+        batch: list[Token] = []
+        last = time.monotonic()
+        rate = LIVE_SAMPLING_RATE if host(self).training_live else None  # leave the cores to training
         for token in paced(generate(model, vocab, cfg, top=5), rate):
-            if stop_flag.is_set():
+            if worker.is_cancelled:
                 break
             batch.append(token)
             now = time.monotonic()
@@ -255,6 +258,10 @@ class SampleScreen(Screen):
                 self.post_message(self.Tokens(run_id, batch, False))
                 batch, last = [], now
         self.post_message(self.Tokens(run_id, batch, True))
+
+    def worker_failed(self, worker: Worker) -> None:
+        self.running = False
+        self.info(f"generating failed: {worker.error}", "bold red")
 
     def on_sample_screen_tokens(self, message: Tokens) -> None:
         if message.run_id != self.run_id:
@@ -269,12 +276,12 @@ class SampleScreen(Screen):
 
     def action_stop_or_back(self) -> None:
         if self.running:
-            self.stop_flag.set()
+            self.workers.cancel_group(self, "sample")
             self.running = False
             self._remember()
             self.info("stopped; ctrl+o continues from here")
             return
-        self.app.pop_screen_or_exit()
+        host(self).pop_screen_or_exit()
 
     def action_continue(self) -> None:
         output = self.query_one(SampleOutput)
@@ -283,7 +290,7 @@ class SampleScreen(Screen):
             return
         # Re-prime with everything so far: the continuation follows from the whole text.
         settings = self.read_settings(prime=output.text)
-        snapshot = self.app.latest_snapshot
+        snapshot = host(self).latest_snapshot
         if settings is None or snapshot is None:
             return
         seed = (settings["seed"] or 0) + len(output.tokens)
@@ -334,7 +341,7 @@ class SampleScreen(Screen):
                   f"model's top 5: {alternatives}")
 
     def action_save(self) -> None:
-        path = self.app.sample_save_dir()
+        path = host(self).sample_save_dir()
         output = self.query_one(SampleOutput)
         if path is None or not output.tokens:
             self.info("nothing to save yet" if path else "no run folder to save into", "bold yellow")

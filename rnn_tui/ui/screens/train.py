@@ -2,22 +2,26 @@
 
 ``handle(event)`` turns each trainer event into widget attributes; the app only
 routes events here. A resumed run's history is read from its metrics.jsonl in a
-thread worker, so the screen never waits on the disk.
+thread worker, so the screen never waits on the disk. Its layout is train.tcss.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.message import Message
 from textual.widgets import Static
 
 from rnn_tui.core import events as ev
+from rnn_tui.core.commands import Pause, Resume, Save, SetSampleTemperature
 from rnn_tui.core.textutil import home_relative
+from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.key_bar import KeyBar
 from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.sample_log import SampleLog
@@ -27,7 +31,11 @@ from rnn_tui.ui.widgets.status_line import StatusLine
 TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5)
 
 
-class TrainScreen(Screen):
+Points = list[tuple[float, float]]
+TRAIN_CSS = Path(__file__).with_name("train.tcss")
+
+
+class TrainScreen(HostedScreen):
     # Footer order is importance order; what does not fit is in help and the palette.
     BINDINGS = [
         Binding("space", "pause", "Pause"),
@@ -43,6 +51,16 @@ class TrainScreen(Screen):
         Binding("b", "toggle_bits", "Bits/nats", show=False),
     ]
     MIN_SIZE = (60, 15)
+    CSS_PATH = TRAIN_CSS
+
+    class HistoryLoaded(Message):
+        """A resumed run's losses from metrics.jsonl (the history worker's result)."""
+
+        def __init__(self, run_dir: str, start_step: int, train: Points, val: Points, saved_at: float | None,
+                     problem: str | None = None) -> None:
+            super().__init__()
+            self.run_dir, self.start_step, self.train, self.val = run_dir, start_step, train, val
+            self.saved_at, self.problem = saved_at, problem
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,9 +70,9 @@ class TrainScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
-            yield LossChart(id="chart")
-            yield StatsPanel(id="stats")
-        yield SampleLog(id="sample")
+            yield LossChart(id="chart", classes="pane")
+            yield StatsPanel(id="stats", classes="pane")
+        yield SampleLog(id="sample", classes="pane accent")
         yield Static("terminal too small: enlarge it to at least 60x15", id="too-small")
         yield StatusLine(id="status")
         yield KeyBar()
@@ -62,7 +80,7 @@ class TrainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#sample").border_title = "sample"
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         small = event.size.width < self.MIN_SIZE[0] or event.size.height < self.MIN_SIZE[1]
         self.set_class(small, "too-small")
 
@@ -70,7 +88,7 @@ class TrainScreen(Screen):
     def say(self, message: str, level: str = "info") -> None:
         self.query_one(StatusLine).say(message, level)
 
-    def handle(self, event, model_of: str | None = None) -> None:
+    def handle(self, event: Any, model_of: str | None = None) -> None:
         """Show one trainer event. ``model_of`` names the compared model ("model 2 of 3: gru")."""
         chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
         if isinstance(event, ev.Progress):
@@ -123,7 +141,7 @@ class TrainScreen(Screen):
         self.query_one(StatsPanel).state = state
         self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False, description="reading the run's history")
     def _load_history(self, run_dir: str, start_step: int) -> None:
         from pathlib import Path
 
@@ -133,7 +151,7 @@ class TrainScreen(Screen):
         try:
             rows = [r for r in run.read_metrics() if isinstance(r, dict) and _number(r.get("step")) is not None]
         except (OSError, ValueError) as exc:
-            self.app.call_from_thread(self.say, f"could not read the run's history ({exc})", "warning")
+            self.post_message(self.HistoryLoaded(run_dir, start_step, [], [], None, f"{exc}"))
             return
         rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
         train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
@@ -142,9 +160,13 @@ class TrainScreen(Screen):
             saved_at = run.checkpoint("latest").stat().st_mtime
         except OSError:
             saved_at = None
-        self.app.call_from_thread(self._history_loaded, run_dir, start_step, train, val, saved_at)
+        self.post_message(self.HistoryLoaded(run_dir, start_step, train, val, saved_at))
 
-    def _history_loaded(self, run_dir: str, start_step: int, train, val, saved_at) -> None:
+    def on_train_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        run_dir, start_step, train, val = message.run_dir, message.start_step, message.train, message.val
+        if message.problem is not None:
+            self.say(f"could not read the run's history ({message.problem})", "warning")
+            return
         if run_dir != self.run_dir:
             return  # another run started meanwhile
         chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
@@ -159,13 +181,13 @@ class TrainScreen(Screen):
             elif stats.best_step is None and abs(stats.best_val - best) < 1e-9:
                 stats.best_step = best_step
         if stats.saved_step is None:
-            stats.saved(start_step, saved_at)
+            stats.saved(start_step, message.saved_at)
         stats.redraw()
         self.say(f"resumed at step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
                  f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl")
 
     # ---- keys -----------------------------------------------------------------
-    def check_action(self, action: str, parameters) -> bool | None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":
             return self.state == "running"
         if action == "resume":
@@ -183,21 +205,21 @@ class TrainScreen(Screen):
             self.say(f"training has {self.state}: nothing to pause")
 
     def action_pause(self) -> None:
-        self.app.pause_training()
+        host(self).send_command(Pause())
         self.say("pausing at the next step\u2026")
 
     def action_resume(self) -> None:
-        self.app.resume_training()
+        host(self).send_command(Resume())
 
     def action_save(self) -> None:
-        self.app.save_training()
+        host(self).send_command(Save())
         self.say("saving latest.pt at the next step\u2026")
 
     def action_temperature(self, direction: int) -> None:
         index = min(range(len(TEMPERATURES)), key=lambda i: abs(TEMPERATURES[i] - self.temperature))
         index = max(0, min(len(TEMPERATURES) - 1, index + direction))
         self.temperature = TEMPERATURES[index]
-        self.app.set_sample_temperature(self.temperature)
+        host(self).send_command(SetSampleTemperature(self.temperature))
         self.say(f"live-sample temperature {self.temperature:g} (from the next sample)")
 
     def action_toggle_raw(self) -> None:
@@ -217,7 +239,7 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n:,} {one if n == 1 else many}"
 
 
-def _number(value) -> float | None:
+def _number(value: object) -> float | None:
     """A finite number from a metrics row, or None (a damaged row is skipped, not fatal)."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return value if ok else None

@@ -1,0 +1,39 @@
+"""The last net under a vanished terminal: once the run is saved, the process ends.
+
+When the terminal goes away (an SSH drop, a closed tmux window), Textual's shutdown can block
+forever writing to it (seen: the driver's writer queue full, its thread gone), leaving a process
+nobody can see. This guard waits for the app to begin exiting and for the trainer to finish its
+final save; if the main thread has not come back from the app a few seconds later, it ends the
+process with the app's exit code. The run is saved by then, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+HANG_SECONDS = 5.0
+
+
+class ExitGuard(threading.Thread):
+    def __init__(self, exiting: threading.Event, trainer_done: threading.Event | None, exit_code,
+                 hard_exit=os._exit, hang_seconds: float = HANG_SECONDS) -> None:
+        super().__init__(daemon=True, name="rnn-tui-exit-guard")
+        self.exiting = exiting
+        self.trainer_done = trainer_done
+        self.exit_code = exit_code  # called when needed: the app's return code by then
+        self.hard_exit = hard_exit
+        self.hang_seconds = hang_seconds
+        self.returned = threading.Event()  # set by the main thread once the app has returned
+
+    def run(self) -> None:
+        while not self.exiting.wait(0.5):
+            if self.returned.is_set():
+                return
+        if self.trainer_done is not None:
+            while not self.trainer_done.wait(0.5):
+                if self.returned.is_set():
+                    return  # the main thread is back and waits for the save itself
+        if not self.returned.wait(self.hang_seconds):
+            code = self.exit_code()
+            self.hard_exit(code if isinstance(code, int) else 1)
