@@ -122,10 +122,11 @@ def stop_latency(face, setting, home, warmup: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="25-second runs, headless only")
+    parser.add_argument("--faces", default=None, help="comma-separated: headless,app")
     args = parser.parse_args()
     seconds = 25.0 if args.quick else 40.0
-    faces = ["headless"] if args.quick else ["headless", "app"]
+    faces = (args.faces.split(",") if args.faces else ["headless"] if args.quick else ["headless", "app"])
     print(f"{os.cpu_count()} cores; {seconds:.0f} s per run; competitor: one busy Python loop")
     print(f"{'face':9} {'setting':7} {'alone':>10} {'loaded':>10} {'ratio':>6} {'SIGTERM→exit':>13}")
     with tempfile.TemporaryDirectory() as home:

@@ -99,11 +99,32 @@ def _list_runs(root) -> int:
     summaries = [r.summary() for r in found]
     width = _terminal_width()
     _out("".join(line + "\n" for line in run_table(summaries, width)))
+    live = live_lines(found)
+    if live:
+        _out("".join(line + "\n" for line in ["", "training now:", *live]))
     for s in summaries:
         if s["problems"]:
             _out(f"rnn-tui: note: {_safe(s['name'])}: {'; '.join(s['problems'])} (`rnn-tui runs show {_safe(s['name'])}`)\n",
                  sys.stderr)
     return 0
+
+
+def live_lines(found) -> list[str]:
+    """One line per run that trains now (PID, since when, steps/s). The run's lock is the proof:
+    what a killed trainer left behind (live.json, live.sock) is removed here, never shown as live."""
+    from rnn_tui.core.live import live_run, steps_per_second
+
+    lines = []
+    for run in found:
+        live = live_run(run.path)
+        if live is None:
+            continue
+        since = time.strftime("%m-%d %H:%M", time.localtime(live.started_at)) if live.started_at else "-"
+        rate = steps_per_second(run.path)
+        speed = f"{rate:,.1f} steps/s" if rate is not None else "- steps/s"
+        how = f"rnn-tui attach {_safe(run.name)}" if live.socket is not None else "serves no viewers"
+        lines.append(f"  {_safe(run.name)}  PID {live.pid or '?'}  since {since}  {speed}  ({how})")
+    return lines
 
 
 def _terminal_width() -> int | None:
@@ -195,6 +216,11 @@ def _show_run(run) -> int:
     holder = lock_holder(run.path)
     if holder is not None:
         lines.append(f"training    now (PID {holder})")
+        from rnn_tui.core.live import live_run
+
+        live = live_run(run.path)
+        if live is not None and live.socket is not None:
+            lines.append(f"watch       rnn-tui attach {_safe(run.name)} (stop: rnn-tui stop {_safe(run.name)})")
     _out("".join(line + "\n" for line in lines))
     return 0
 
@@ -213,6 +239,9 @@ def _delete_run(run, args) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             _out("kept\n", sys.stderr)
             return 1
+    from rnn_tui.core.live import clean_stale
+
+    clean_stale(run.path)  # a killed trainer's socket is not a file delete_run may remove
     left = delete_run(run, force=args.force, say=lambda line: _out(f"rnn-tui: {line}\n", sys.stderr))
     if left:
         shown = ", ".join(_safe(n) for n in left[:5]) + (", ..." if len(left) > 5 else "")

@@ -44,7 +44,9 @@ def validation_streams(data: torch.Tensor, batch_size: int, seq_len: int, device
     return streams
 
 
-def learning_rate(step: int, base_lr: float, warmup_steps: int, decay: float, chunks_per_epoch: int, scale: float = 1.0) -> float:
+def learning_rate(
+    step: int, base_lr: float, warmup_steps: int, decay: float, chunks_per_epoch: int, scale: float = 1.0
+) -> float:
     """Linear warmup, then ``decay`` once per epoch. Depends on the step, never on when the run stops."""
     warm = min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
     epoch = step // max(1, chunks_per_epoch)

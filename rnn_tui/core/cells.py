@@ -61,4 +61,9 @@ def layer_params(rnn, layer: int):
     b_ih = getattr(rnn, f"bias_ih_l{layer}", None)
     b_hh = getattr(rnn, f"bias_hh_l{layer}", None)
     zeros = torch.zeros(w_hh.shape[0], device=w_hh.device)
-    return (w_ih, w_hh, zeros if b_ih is None else b_ih.detach().float(), zeros if b_hh is None else b_hh.detach().float())
+    return (
+        w_ih,
+        w_hh,
+        zeros if b_ih is None else b_ih.detach().float(),
+        zeros if b_hh is None else b_hh.detach().float(),
+    )

@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnn_tui.core import events as ev
-from rnn_tui.core.config import CELLS
+from rnn_tui.core.config import CELLS, GATE_BLOCKS
 from rnn_tui.core.errors import ConfigError
-
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 
 
 def parse_cells(text: str) -> list[str]:
     cells = [c.strip().lower() for c in text.split(",") if c.strip()]
     bad = [c for c in cells if c not in CELLS]
     if bad or len(cells) < 2 or len(set(cells)) != len(cells):
-        raise ConfigError(f"--compare {text!r}: give two or three different cells from {', '.join(CELLS)}, e.g. rnn,lstm,gru")
+        raise ConfigError(
+            f"--compare {text!r}: give two or three different cells from {', '.join(CELLS)}, e.g. rnn,lstm,gru"
+        )
     return cells
 
 
@@ -92,8 +92,11 @@ class CompareCollector:
 
     def handle(self, event) -> None:
         if isinstance(event, ev.Started):
-            self.rows.append(CompareRow(event.config["cell"], event.run_name, event.run_dir, event.parameters,
-                                        event.config["hidden_size"]))
+            self.rows.append(
+                CompareRow(
+                    event.config["cell"], event.run_name, event.run_dir, event.parameters, event.config["hidden_size"]
+                )
+            )
             self._last_elapsed = None
             return
         row = self.current
@@ -118,8 +121,19 @@ class CompareCollector:
 
 def table_lines(rows: list[CompareRow]) -> list[str]:
     header = ("cell", "hidden", "params", "chars/s", "best val", "grad @50")
-    body = [(r.cell, str(r.hidden_size), f"{r.parameters:,}", f"{r.chars_per_sec:,.0f}",
-             "-" if r.best_val_loss is None else f"{r.best_val_loss:.4f}",
-             "-" if r.decay_50 is None else f"{r.decay_50:.1e}") for r in rows]
+    body = [
+        (
+            r.cell,
+            str(r.hidden_size),
+            f"{r.parameters:,}",
+            f"{r.chars_per_sec:,.0f}",
+            "-" if r.best_val_loss is None else f"{r.best_val_loss:.4f}",
+            "-" if r.decay_50 is None else f"{r.decay_50:.1e}",
+        )
+        for r in rows
+    ]
     widths = [max(len(x[i]) for x in [header] + body) for i in range(len(header))]
-    return ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths))) for line in [header] + body]
+    return [
+        "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths)))
+        for line in [header] + body
+    ]

@@ -20,10 +20,21 @@ ARCHITECTURE_FIELDS = ("cell", "layers", "hidden_size", "embed_size")
 MAX_SEED = 2**63 - 1
 MAX_PARAMETERS = 1_000_000_000  # 16 GB with gradients and AdamW's two moments: past any char-RNN
 # Upper bounds that catch a typo (an extra zero, 1e300) before it becomes an overflow or an hours-long build.
-LIMITS = {"layers": 1000, "hidden_size": 65536, "embed_size": 65536, "seq_len": 1_000_000, "batch_size": 1_000_000,
-          "threads": 4096, "warmup_steps": 10**12, "max_steps": 10**15, "eval_every": 10**12, "log_every": 10**12,
-          "eval_chars": 10**12, "sample_length": 1_000_000}
-GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+LIMITS = {
+    "layers": 1000,
+    "hidden_size": 65536,
+    "embed_size": 65536,
+    "seq_len": 1_000_000,
+    "batch_size": 1_000_000,
+    "threads": 4096,
+    "warmup_steps": 10**12,
+    "max_steps": 10**15,
+    "eval_every": 10**12,
+    "log_every": 10**12,
+    "eval_chars": 10**12,
+    "sample_length": 1_000_000,
+}
+GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}  # rows of W_ih / W_hh per hidden unit (torch's layouts)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,16 @@ class TrainConfig:
             raise ConfigError(f"--cell {self.cell!r} is not a cell; choose one of {', '.join(CELLS)}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision {self.precision!r} is unknown; choose one of {', '.join(PRECISIONS)}")
-        for name in ("layers", "hidden_size", "embed_size", "seq_len", "batch_size", "log_every", "eval_every", "sample_length"):
+        for name in (
+            "layers",
+            "hidden_size",
+            "embed_size",
+            "seq_len",
+            "batch_size",
+            "log_every",
+            "eval_every",
+            "sample_length",
+        ):
             _positive_int(name, getattr(self, name))
         _positive_int("warmup_steps", self.warmup_steps, allow_zero=True)
         if self.max_steps is not None:
@@ -101,7 +121,8 @@ class TrainConfig:
             raise ConfigError(
                 f"--layers {self.layers} --hidden-size {self.hidden_size} --embed-size {self.embed_size}: about "
                 f"{_count(count)} parameters (about {count * 16 / 1e9:,.0f} GB with gradients and optimizer state), "
-                f"more than the {_count(MAX_PARAMETERS)} allowed; lower --layers or --hidden-size")
+                f"more than the {_count(MAX_PARAMETERS)} allowed; lower --layers or --hidden-size"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -179,7 +200,9 @@ class SampleConfig:
     def validated(self) -> SampleConfig:
         _positive_int("length", self.length)
         if self.length > self.MAX_LENGTH:
-            raise ConfigError(f"--length must be at most {self.MAX_LENGTH:,} (got {self.length:,}); sample in parts with --prime")
+            raise ConfigError(
+                f"--length must be at most {self.MAX_LENGTH:,} (got {self.length:,}); sample in parts with --prime"
+            )
         _finite("temperature", self.temperature, low=0.0)
         if self.top_k is not None:
             _positive_int("top_k", self.top_k)

@@ -158,18 +158,23 @@ def _sniff(path: Path, head: bytes, encoding: str | None) -> str:
     try:
         info = codecs.lookup(encoding)
     except LookupError:
-        raise CorpusError(f"--encoding {encoding!r} is not an encoding Python knows; try utf-8, latin-1 or cp1252") from None
+        raise CorpusError(
+            f"--encoding {encoding!r} is not an encoding Python knows; try utf-8, latin-1 or cp1252"
+        ) from None
     if not getattr(info, "_is_text_encoding", True):  # base64, hex, zlib, rot13, uu: bytes to bytes, not text
-        raise CorpusError(f"--encoding {encoding!r} is not a text encoding (it turns bytes into bytes); "
-                          f"try utf-8, latin-1 or cp1252")
+        raise CorpusError(
+            f"--encoding {encoding!r} is not a text encoding (it turns bytes into bytes); try utf-8, latin-1 or cp1252"
+        )
     if info.name in ("utf-16", "utf-32") and not any(head.startswith(bom) for bom, name in _BOMS if name == info.name):
-        raise CorpusError(f"{path}: does not start with a byte-order mark, which --encoding {encoding} needs; "
-                          f"if it is {info.name.upper()}, pass --encoding {info.name}-le (or {info.name}-be)")
+        raise CorpusError(
+            f"{path}: does not start with a byte-order mark, which --encoding {encoding} needs; "
+            f"if it is {info.name.upper()}, pass --encoding {info.name}-le (or {info.name}-be)"
+        )
     return info.name
 
 
 def _utf16_order(head: bytes) -> str | None:
-    """"le" or "be" when ``head`` looks like mostly-ASCII UTF-16 (every other byte NUL), else None."""
+    """ "le" or "be" when ``head`` looks like mostly-ASCII UTF-16 (every other byte NUL), else None."""
     head = head[:1024]
     for order, nuls in (("le", head[1::2]), ("be", head[0::2])):
         if len(nuls) >= 4 and nuls.count(0) >= 0.9 * len(nuls):
@@ -221,22 +226,37 @@ class _Reader:
                     at = offset + raw.index(b"\x00")
                     order = _utf16_order(raw) if offset == 0 else None
                     if order:
-                        raise CorpusError(f"{path}: looks like UTF-16 text without a byte-order mark (NUL bytes between "
-                                          f"the letters); pass --encoding utf-16-{order}")
-                    raise CorpusError(f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; pass a plain text file")
+                        raise CorpusError(
+                            f"{path}: looks like UTF-16 text without a byte-order mark (NUL bytes between "
+                            f"the letters); pass --encoding utf-16-{order}"
+                        )
+                    raise CorpusError(
+                        f"{path}: contains a NUL byte at offset {at:,}, so it is binary, not text; "
+                        "pass a plain text file"
+                    )
             try:
                 buffered = len(decoder.getstate()[0])
                 text = decoder.decode(raw, final=final)
             except UnicodeDecodeError as exc:
                 at = offset - buffered + exc.start
                 line = newlines + raw.count(b"\n", 0, max(0, exc.start - buffered)) + 1
-                bad = (raw if exc.start >= buffered else b"")[max(0, exc.start - buffered) : max(0, exc.start - buffered) + 1]
+                bad = (raw if exc.start >= buffered else b"")[
+                    max(0, exc.start - buffered) : max(0, exc.start - buffered) + 1
+                ]
                 what = f"byte 0x{bad.hex()} " if bad else ""
-                hint = "pass --encoding latin-1 (or cp1252) if that is what it is" if codec.startswith("utf-8") else "check --encoding"
-                raise CorpusError(f"{path}: not valid {codec} ({what}at offset {at:,}, line {line:,}); {hint}") from None
+                hint = (
+                    "pass --encoding latin-1 (or cp1252) if that is what it is"
+                    if codec.startswith("utf-8")
+                    else "check --encoding"
+                )
+                raise CorpusError(
+                    f"{path}: not valid {codec} ({what}at offset {at:,}, line {line:,}); {hint}"
+                ) from None
             except Exception as exc:  # noqa: BLE001 - a codec's own complaint (punycode, idna...) is still bad input
                 detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
-                raise CorpusError(f"{path}: cannot be decoded as {codec} ({detail}) near offset {offset:,}; check --encoding") from None
+                raise CorpusError(
+                    f"{path}: cannot be decoded as {codec} ({detail}) near offset {offset:,}; check --encoding"
+                ) from None
             offset += len(raw)
             newlines += raw.count(b"\n")
             if first:
@@ -298,7 +318,10 @@ def load_corpus(
         if not vocab_chars.strip():
             raise CorpusError(f"{path}: holds only whitespace; pass a text file with some words in it")
         if len(vocab) < 2:
-            raise CorpusError(f"{path}: has only one distinct character ({describe_chars(vocab_chars)}), nothing to learn; pass real text")
+            raise CorpusError(
+                f"{path}: has only one distinct character ({describe_chars(vocab_chars)}), nothing to learn; "
+                "pass real text"
+            )
         dtype = storage_dtype(len(vocab))
         table = torch.full((present.numel(),), -1, dtype=torch.int64)
         table[torch.nonzero(present).flatten()] = torch.arange(len(vocab))
@@ -313,8 +336,9 @@ def load_corpus(
     except UnicodeEncodeError as exc:  # a lone surrogate (U+D800..U+DFFF), e.g. from --encoding unicode_escape
         bad = exc.object[exc.start : exc.start + 1] if isinstance(exc.object, str) else ""
         what = f"U+{ord(bad):04X}" if bad else "a lone surrogate"
-        raise CorpusError(f"{path}: decodes (as {reader.codec}) to {what}, a lone surrogate that is not a character; "
-                          f"check --encoding") from None
+        raise CorpusError(
+            f"{path}: decodes (as {reader.codec}) to {what}, a lone surrogate that is not a character; check --encoding"
+        ) from None
     finally:
         reader.close()
 

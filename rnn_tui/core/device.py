@@ -39,7 +39,10 @@ def resolve(name: str = "auto") -> tuple[torch.device, str | None]:
             raise DeviceError(f"--device {name}: CUDA is not available on this machine; available: {', '.join(have)}")
         index = device.index if device.index is not None else torch.cuda.current_device()
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"--device {name}: there are only {torch.cuda.device_count()} CUDA device(s); available: {', '.join(have)}")
+            raise DeviceError(
+                f"--device {name}: there are only {torch.cuda.device_count()} CUDA device(s); "
+                f"available: {', '.join(have)}"
+            )
         return torch.device("cuda", index), None
     if device.type == "mps" and "mps" not in have:
         raise DeviceError(f"--device mps: MPS is not available on this machine; available: {', '.join(have)}")
@@ -108,4 +111,3 @@ def memory(device: torch.device) -> tuple[int, int] | None:
         return None
     free, total = torch.cuda.mem_get_info(device)
     return total - free, total
-

@@ -13,10 +13,18 @@ fused module: o*tanh(c) and (1-z)*n + z*h_{t-1} give back its h within 1e-5.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+from torch import Tensor
 
 from rnn_tui.core.cells import layer_params
+
+if TYPE_CHECKING:
+    from rnn_tui.core.corpus import Vocab
+    from rnn_tui.core.model import CharRNN
+
+State = Tensor | tuple[Tensor, Tensor] | None  # the recurrent state a trace starts from: h, or (h, c)
 
 GATES = {
     "lstm": ("i", "f", "g", "o", "c", "h"),
@@ -24,8 +32,15 @@ GATES = {
     "rnn": ("h",),
 }
 GATE_NAMES = {
-    "i": "input gate", "f": "forget gate", "g": "candidate", "o": "output gate", "c": "cell state",
-    "h": "hidden state", "r": "reset gate", "z": "update gate", "n": "candidate",
+    "i": "input gate",
+    "f": "forget gate",
+    "g": "candidate",
+    "o": "output gate",
+    "c": "cell state",
+    "h": "hidden state",
+    "r": "reset gate",
+    "z": "update gate",
+    "n": "candidate",
 }
 SIGMOID_GATES = {"i", "f", "o", "r", "z"}  # values in (0, 1); the rest are in (-1, 1) (c shown as tanh(c))
 
@@ -56,7 +71,7 @@ class GateTrace:
 
 
 @torch.inference_mode()
-def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
+def trace(model: CharRNN, vocab: Vocab, text: str, top: int = 5, state: State = None) -> GateTrace:
     """Run ``text`` through ``model`` and return every gate at every position."""
     from rnn_tui.core.sampling import check_prime
 
@@ -90,13 +105,17 @@ def trace(model, vocab, text: str, top: int = 5, state=None) -> GateTrace:
     logits = model.head(x).float()
     probs = torch.softmax(logits, dim=-1)
     k = min(top, probs.shape[1])
-    values, indices = torch.topk(probs, k, dim=-1)
+    top_probs, top_indices = torch.topk(probs, k, dim=-1)
     chars = vocab.chars
-    guesses = tuple(tuple((chars[i], p) for i, p in zip(ri, rv)) for ri, rv in zip(indices.tolist(), values.tolist()))
-    return GateTrace(cell, tuple(text), tuple({k: v.cpu() for k, v in layer.items()} for layer in layers), guesses, probs.cpu())
+    guesses = tuple(
+        tuple((chars[i], p) for i, p in zip(ri, rv)) for ri, rv in zip(top_indices.tolist(), top_probs.tolist())
+    )
+    return GateTrace(
+        cell, tuple(text), tuple({k: v.cpu() for k, v in layer.items()} for layer in layers), guesses, probs.cpu()
+    )
 
 
-def _initial(state, layer, hidden, device):
+def _initial(state: State, layer: int, hidden: int, device: torch.device) -> tuple[Tensor, Tensor]:
     zeros = torch.zeros(hidden, device=device)
     if state is None:
         return zeros, zeros
@@ -105,7 +124,17 @@ def _initial(state, layer, hidden, device):
     return state[layer, 0].float(), zeros
 
 
-def _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, h0, c0) -> torch.Tensor:
+def _fused_layer(
+    cell: str,
+    rnn: torch.nn.RNNBase,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor,
+    b_hh: Tensor,
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+) -> Tensor:
     """This layer's hidden state at every position, from torch's fused kernel on the same weights."""
     from rnn_tui.core.model import RNN_CLASSES
 
@@ -120,7 +149,7 @@ def _fused_layer(cell, rnn, w_ih, w_hh, b_ih, b_hh, x, h0, c0) -> torch.Tensor:
     return out[:, 0]
 
 
-def _cell_states(i, f, g, c0) -> torch.Tensor:
+def _cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor) -> Tensor:
     """c_t = f_t * c_{t-1} + i_t * g_t, elementwise along the text."""
     cells = i * g
     c = c0
@@ -139,8 +168,9 @@ SATURATED_LOW, SATURATED_HIGH = 0.1, 0.9  # on the (0, 1) scale; tanh-range valu
 MOSTLY = 0.9  # a unit saturated on more than this share of the characters is "mostly" saturated
 
 
-def saturation(trace: GateTrace, layer: int, gate: str, low: float = SATURATED_LOW,
-               high: float = SATURATED_HIGH) -> tuple[torch.Tensor, torch.Tensor]:
+def saturation(
+    trace: GateTrace, layer: int, gate: str, low: float = SATURATED_LOW, high: float = SATURATED_HIGH
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per unit: fraction of positions left-saturated (< low) and right-saturated (> high).
 
     For tanh-range values the thresholds are mapped onto (-1, 1).
@@ -170,8 +200,9 @@ class SaturationSummary:
 
 def saturation_summary(trace: GateTrace, layer: int, gate: str, bins: int = 10) -> SaturationSummary:
     left, right = saturation(trace, layer, gate)
-    return SaturationSummary(_histogram(left, bins), _histogram(right, bins), int((left > MOSTLY).sum()),
-                             int((right > MOSTLY).sum()))
+    return SaturationSummary(
+        _histogram(left, bins), _histogram(right, bins), int((left > MOSTLY).sum()), int((right > MOSTLY).sum())
+    )
 
 
 def _histogram(shares: torch.Tensor, bins: int) -> tuple[int, ...]:
@@ -197,14 +228,16 @@ def text_features(text: str) -> torch.Tensor:
             in_quote = not in_quote
         if ch in "([{":
             depth += 1
-        rows.append((
-            float(in_quote),
-            float(depth > 0),
-            float(column),
-            float(ch.isalnum() and not previous.isalnum()),
-            float(ch.isspace()),
-            float(ch.isupper()),
-        ))
+        rows.append(
+            (
+                float(in_quote),
+                float(depth > 0),
+                float(column),
+                float(ch.isalnum() and not previous.isalnum()),
+                float(ch.isspace()),
+                float(ch.isupper()),
+            )
+        )
         if ch in ")]}":
             depth = max(0, depth - 1)
         column = 0 if ch == "\n" else column + 1
@@ -226,7 +259,9 @@ def interesting_units(trace: GateTrace, layer: int, gate: str, limit: int = 10) 
     return [(int(u), FEATURES[int(which[u])], float(corr[u, which[u]])) for u in order]
 
 
-def active_units(trace: GateTrace, layer: int, gate: str, start: int, stop: int, limit: int = 8) -> list[tuple[int, float]]:
+def active_units(
+    trace: GateTrace, layer: int, gate: str, start: int, stop: int, limit: int = 8
+) -> list[tuple[int, float]]:
     """Units that are on across positions [start, stop): highest minimum value over the span (LSTMVis's selection)."""
     values = display_values(trace, layer, gate)[start:stop]
     if values.numel() == 0:

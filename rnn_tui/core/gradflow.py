@@ -38,7 +38,7 @@ class GradFlow:
         return data
 
     def at(self, distance: int, layer: int = -1, initial: bool = False) -> float:
-        rows = self.initial if initial else self.layers
+        rows = self.initial if initial and self.initial is not None else self.layers
         return rows[layer][min(distance, len(self.distance) - 1)]
 
 
@@ -74,7 +74,7 @@ def gradient_flow(model, ids: torch.Tensor) -> GradFlow:
         x_all = model.embed(inputs).detach().float().requires_grad_()  # puts every h_t in the graph
         h = [torch.zeros(size) for _ in params]
         c = [torch.zeros(size) for _ in params]
-        hidden = [[] for _ in params]  # hidden[layer][t]
+        hidden: list[list[torch.Tensor]] = [[] for _ in params]  # hidden[layer][t]
         for t in range(steps):
             x = x_all[t]
             for layer, (w_ih, w_hh, b_ih, b_hh) in enumerate(params):
@@ -92,7 +92,9 @@ def gradient_flow(model, ids: torch.Tensor) -> GradFlow:
     return GradFlow(cell, tuple(range(steps)), tuple(rows))
 
 
-def gradient_flow_for(config: dict, vocab: str, weights: dict, text_ids: torch.Tensor, with_initial: bool = True) -> GradFlow:
+def gradient_flow_for(
+    config: dict, vocab: str, weights: dict, text_ids: torch.Tensor, with_initial: bool = True
+) -> GradFlow:
     """Now and at initialisation (the same seed as the run) on the same chunk."""
     from rnn_tui.core.model import CharRNN, build_from_weights
 
@@ -102,7 +104,9 @@ def gradient_flow_for(config: dict, vocab: str, weights: dict, text_ids: torch.T
     # The run's own initial weights, drawn from a private generator: the global one belongs to a
     # trainer that may be running in another thread (touching it would make its resume inexact).
     with torch.device("meta"):
-        initial_model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
+        initial_model = CharRNN(
+            len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0
+        )
     initial_model = initial_model.to_empty(device="cpu")
     generator = torch.Generator().manual_seed(int(config.get("seed", 1337)))
     with torch.no_grad():  # the same draws, in the same order, as the modules' own reset_parameters()

@@ -95,6 +95,14 @@ def live_run(run_dir: Path, clean: bool = True) -> LiveRun | None:
     data = _read(run_dir) or {}
     pid = data.get("pid") if isinstance(data.get("pid"), int) else None
     if pid is not None and not _alive(pid):
+        # Killed: its threads may still be on their way out, holding the lock a moment longer.
+        deadline = time.monotonic() + 1.0
+        while lock_held(run_dir) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not lock_held(run_dir):
+            if clean:
+                clean_stale(run_dir)
+            return None
         pid, data = None, {}  # live.json of a dead trainer, and the lock is someone else's
     socket = data.get("socket")
     started = data.get("started_at")
@@ -127,13 +135,18 @@ def clean_stale(run_dir: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie, killed and not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 def live_runs(runs_root: Path) -> list[LiveRun]:

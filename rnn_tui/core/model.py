@@ -15,8 +15,15 @@ RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class CharRNN(nn.Module):
-    def __init__(self, vocab_size: int, cell: str = "lstm", embed_size: int = 64, hidden_size: int = 256,
-                 layers: int = 2, dropout: float = 0.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        cell: str = "lstm",
+        embed_size: int = 64,
+        hidden_size: int = 256,
+        layers: int = 2,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.cell = cell
         self.vocab_size = vocab_size
@@ -25,14 +32,18 @@ class CharRNN(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_size)
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.rnn = RNN_CLASSES[cell](
-            embed_size, hidden_size, num_layers=layers, batch_first=True,
-            dropout=dropout if layers > 1 else 0.0, **extra,
+            embed_size,
+            hidden_size,
+            num_layers=layers,
+            batch_first=True,
+            dropout=dropout if layers > 1 else 0.0,
+            **extra,
         )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     @classmethod
-    def from_config(cls, config, vocab_size: int) -> "CharRNN":
+    def from_config(cls, config, vocab_size: int) -> CharRNN:
         return cls(vocab_size, config.cell, config.embed_size, config.hidden_size, config.layers, config.dropout)
 
     def forward(self, x: torch.Tensor, state=None):
@@ -75,7 +86,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def build_from_weights(config: dict, vocab: str, weights: dict) -> "CharRNN":
+def build_from_weights(config: dict, vocab: str, weights: dict) -> CharRNN:
     """Rebuild a model (on the CPU, in eval mode) from a checkpoint's or snapshot's parts."""
     from rnn_tui.core.errors import CheckpointError
 
@@ -83,8 +94,12 @@ def build_from_weights(config: dict, vocab: str, weights: dict) -> "CharRNN":
         # Built on the meta device and given the weights as they are: no random init, so a snapshot
         # sampled or traced from another thread never moves the training RNG (resume stays exact).
         with torch.device("meta"):
-            model = CharRNN(len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0)
-        model.load_state_dict({k: v.detach().to("cpu", torch.float32, copy=True) for k, v in weights.items()}, assign=True)
+            model = CharRNN(
+                len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0
+            )
+        model.load_state_dict(
+            {k: v.detach().to("cpu", torch.float32, copy=True) for k, v in weights.items()}, assign=True
+        )
     except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint weights do not match its config ({first[:120]})") from None

@@ -51,7 +51,9 @@ MAX_NAME_CHARS = 100
 MARKER = "run.json"  # written first into every new run folder: what proves a folder is a run of ours
 CHECKPOINT_FILES = ("latest.pt", "previous.pt", "best.pt")
 # Everything rnn-tui writes into a run folder; `runs delete` removes these and nothing else.
-RUN_FILES = (*CHECKPOINT_FILES, "metrics.jsonl", "error.log", "config.json", MARKER, "lock")
+# live.json, live.sock and trainer.log: a trainer that serves viewers (core/live.py, core/service.py).
+RUN_FILES = (*CHECKPOINT_FILES, "metrics.jsonl", "error.log", "config.json", MARKER, "lock",
+             "live.json", "live.sock", "trainer.log")
 SAMPLES_DIR = "samples"
 
 

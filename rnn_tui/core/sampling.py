@@ -77,7 +77,9 @@ class Stepper:
         self.input_table = model.embed.weight.detach().float() @ w_ih.T + b_ih  # layer 0's input side, per character
         self.head_w, self.head_b = model.head.weight.detach().float(), model.head.bias.detach().float()
         size, device = model.hidden_size, self.head_w.device
-        width = {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
+        from rnn_tui.core.config import GATE_BLOCKS
+
+        width = GATE_BLOCKS[self.cell]
         self.h = [torch.zeros(size, device=device) for _ in self.layers]
         self.c = [torch.zeros(size, device=device) for _ in self.layers]
         if state is not None:
@@ -132,7 +134,7 @@ def generate(model, vocab: Vocab, cfg: SampleConfig, top: int = 0, state=None) -
             probs = filtered_probs(last, cfg.temperature, cfg.top_k, cfg.top_p)
             index = int(torch.multinomial(probs, 1, generator=generator))
         model_probs = torch.softmax(last, dim=-1)
-        alternatives = ()
+        alternatives: tuple[tuple[str, float], ...] = ()
         if top:
             values, indices = torch.topk(model_probs, min(top, model_probs.numel()))
             alternatives = tuple((chars[i], p) for i, p in zip(indices.tolist(), values.tolist()))

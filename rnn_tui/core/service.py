@@ -29,7 +29,9 @@ from rnn_tui.core import wire
 from rnn_tui.core.live import SOCKET_FILE, ShortPath, remove_live, write_live
 
 MERGE_AFTER = 32  # queued frames for one viewer before its Progress reports are merged
-DROP_AFTER = 2000  # queued frames for a viewer that does not read at all: it is dropped
+DROP_AFTER = 2000  # queued frames, with nothing taken for DROP_IDLE_S: a viewer that stopped reading is dropped
+DROP_IDLE_S = 2.0
+STALL_S = 60.0  # a viewer that takes nothing for this long is dropped whatever it has queued
 VALIDATION_CHARS = 20_000  # as much as the gate view ever traces
 MAX_CURVE_POINTS = 4000  # a compared run's curve kept for late viewers (halved beyond this)
 
@@ -57,6 +59,14 @@ class _Viewer:
         self.offset = 0  # bytes of out[0] already sent
         self.reader = wire.FrameReader(wire.COMMANDS, max_blob=0)
         self.closing = False  # write what is queued, then close
+        self.last_sent = time.monotonic()
+
+    def stalled(self, now: float) -> bool:
+        """Too far behind to keep: it stopped reading (a slow reader that still takes bytes is kept)."""
+        if not self.out:
+            return False
+        idle = now - self.last_sent
+        return idle > STALL_S or (len(self.out) > DROP_AFTER and idle > DROP_IDLE_S)
 
     def queue(self, frame: _Frame) -> bool:
         """Queue ``frame``; False when the viewer is too far behind to keep."""
@@ -69,7 +79,7 @@ class _Viewer:
                 losses = tuple(p for old in older for p in old.losses) + event.losses
                 frame = _Frame(dataclasses.replace(event, losses=losses))
         self.out.append(frame)
-        return len(self.out) <= DROP_AFTER
+        return not self.stalled(time.monotonic())
 
     def _drop(self, matches) -> list:
         """Remove the queued (not yet started) frames whose event ``matches``; their events, oldest first."""
@@ -242,6 +252,10 @@ class LiveServer:
             else:
                 self._service(key.fileobj, mask)
         self._take_inbox()
+        now = time.monotonic()
+        for sock, viewer in list(self.viewers.items()):
+            if viewer.stalled(now):
+                self._drop(sock)
 
     def _drain_wake(self) -> None:
         try:
@@ -300,7 +314,7 @@ class LiveServer:
             return
         self._unbind()
         path = run_dir / SOCKET_FILE
-        temp = run_dir / f".live-{os.getpid()}.sock"
+        temp = run_dir / f".{SOCKET_FILE}.tmp-{os.getpid()}"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             for stale in (path, temp):  # we hold the run's lock: any socket here is a dead trainer's
@@ -420,6 +434,7 @@ class LiveServer:
             except OSError:
                 return False
             viewer.offset += sent
+            viewer.last_sent = time.monotonic()
             if viewer.offset < len(data):
                 return True
             viewer.out.popleft()

@@ -43,13 +43,13 @@ class ThreadTuner:
     a recorder in tests) and ``clock`` gives seconds, so the policy is testable without torch.
     """
 
-    WINDOW = 8            # steady-state steps kept to spot a slowdown
-    PHASE_STEPS = 4       # steps per probe phase
-    PHASE_SECONDS = 3.0   # ... or this long, whichever comes first
-    PROBE_EVERY = 30.0    # seconds between routine probes; doubles (to PROBE_MAX) while nothing changes
+    WINDOW = 8  # steady-state steps kept to spot a slowdown
+    PHASE_STEPS = 4  # steps per probe phase
+    PHASE_SECONDS = 3.0  # ... or this long, whichever comes first
+    PROBE_EVERY = 30.0  # seconds between routine probes; doubles (to PROBE_MAX) while nothing changes
     PROBE_MAX = 240.0
-    SLOWDOWN = 2.0        # a step this many times the recent median triggers a probe at once
-    BETTER = 1.10         # the other count must be this much faster to switch
+    SLOWDOWN = 2.0  # a step this many times the recent median triggers a probe at once
+    BETTER = 1.10  # the other count must be this much faster to switch
 
     def __init__(self, max_threads: int, set_threads, clock=time.monotonic):
         self.choices = (max_threads, 1) if max_threads > 1 else (1,)
@@ -85,7 +85,7 @@ class ThreadTuner:
             return
         slow = len(self.recent) >= 3 and seconds > self.SLOWDOWN * statistics.median(self.recent)
         self.recent.append(seconds)
-        del self.recent[:-self.WINDOW]
+        del self.recent[: -self.WINDOW]
         if slow or (self.clock() >= self.next_probe and len(self.recent) >= 3):
             self.home = self.current
             self.phase_times = {"probe": [], "recheck": []}

@@ -145,12 +145,20 @@ def _load_weights(blob: bytes) -> dict:
     return weights
 
 
+def _type_of(body: bytes) -> str | None:
+    head = body[:64]
+    if head.startswith(b'{"type":"'):
+        return head[9:].split(b'"', 1)[0].decode("ascii", "replace")
+    return None
+
+
 class FrameReader:
     """Splits a byte stream into frames: feed what ``recv`` returned, take whole frames."""
 
-    def __init__(self, allowed: dict = KNOWN, max_blob: int = MAX_BLOB):
+    def __init__(self, allowed: dict = KNOWN, max_blob: int = MAX_BLOB, skip: frozenset = frozenset()):
         self.allowed = allowed
         self.max_blob = max_blob
+        self.skip = skip  # record types to pass over unread (a Snapshot for a reader without torch)
         self.buffer = bytearray()
 
     def feed(self, data: bytes) -> list:
@@ -166,5 +174,7 @@ class FrameReader:
             body = bytes(self.buffer[HEADER.size:HEADER.size + size])
             blob = bytes(self.buffer[HEADER.size + size:end])
             del self.buffer[:end]
+            if self.skip and _type_of(body) in self.skip:
+                continue
             records.append(decode(body, blob, self.allowed))
         return records

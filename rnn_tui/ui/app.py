@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
-from rnn_tui.ui.base import RnnTuiBase, terminal_alive
+from rnn_tui.ui.base import SHARED_CSS_PATHS, RnnTuiBase, terminal_alive
 from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
 from rnn_tui.ui.screens.train import TRAIN_CSS, TrainScreen
@@ -24,6 +26,7 @@ from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from rnn_tui.core import events as ev
     from rnn_tui.core.compare import CompareRow
     from rnn_tui.ui.host import ScreenHost, TrainerCommand
 
@@ -33,26 +36,27 @@ __all__ = ["RnnTuiApp", "terminal_alive"]
 
 class RnnTuiApp(RnnTuiBase):
     # Textual loads a pushed screen's CSS_PATH, not the default screen's: the dashboard's is named here.
-    CSS_PATH = [*RnnTuiBase.CSS_PATH, TRAIN_CSS]
+    CSS_PATH = [*SHARED_CSS_PATHS, TRAIN_CSS]
     # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
     BINDINGS = [Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True)]
 
-    def __init__(self, bridge_factory=None, viewer=None, compare: bool = False) -> None:
+    def __init__(self, bridge_factory: Callable[[RnnTuiApp], Any] | None = None, viewer: ev.Snapshot | None = None,
+                 compare: bool = False) -> None:
         super().__init__()
         from rnn_tui.core.compare import CompareCollector
 
         self.bridge = bridge_factory(self) if bridge_factory else None
         self.compare = CompareCollector() if compare else None
         self.viewer = viewer  # a Snapshot to browse when there is no training
-        self.latest_snapshot = viewer
-        self.started = None
-        self.finished = None
-        self.failed = None
+        self.latest_snapshot: ev.Snapshot | None = viewer
+        self.started: ev.Started | None = None
+        self.finished: ev.Finished | None = None
+        self.failed: ev.Failed | None = None
         self.quitting = False
         self.exiting = threading.Event()  # set as the app begins to exit (see ui/exit_guard.py)
         self.exit_code = 0
 
-    def get_default_screen(self):
+    def get_default_screen(self) -> TrainScreen:
         return TrainScreen()
 
     def on_mount(self) -> None:
@@ -76,7 +80,7 @@ class RnnTuiApp(RnnTuiBase):
             self.bridge.start()
             self.status("loading the corpus and building the model\u2026")
 
-    def get_system_commands(self, screen):
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own "Quit" would leave without saving; ours below saves first.
         yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
         if isinstance(screen, TrainScreen):

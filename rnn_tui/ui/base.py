@@ -1,4 +1,4 @@
-"""What both apps share: styles, keys, help, the terminal watchdog, failed workers shown.
+"""What both apps share: styles, keys and help, the terminal watchdog, failed workers shown.
 
 The training app (app.py) and the viewer of a saved run (viewer.py) host the same screens
 (see host.py for what those may ask); everything they have in common lives here once.
@@ -10,15 +10,17 @@ import os
 import sys
 from pathlib import Path, PurePath
 
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from rnn_tui.ui.host import show_failed_worker
-from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpActions
+from rnn_tui.ui.screens.help import HELP_BINDINGS, HelpScreen
 
 TERMINAL_CHECK_EVERY = 1.0  # seconds between looks at whether the terminal is still there
-SHARED_CSS = Path(__file__).with_name("app.tcss")  # absolute: Textual reads a relative path beside each subclass
+# Absolute: Textual reads a relative CSS_PATH beside the file of each subclass.
+SHARED_CSS_PATHS: list[str | PurePath] = [Path(__file__).with_name("app.tcss")]
 
 
 def terminal_alive() -> bool:
@@ -28,10 +30,10 @@ def terminal_alive() -> bool:
         return False
 
 
-class RnnTuiBase(HelpActions, App):
+class RnnTuiBase(App):
     """The keys, help and styles of both apps; subclasses add their screens and what they serve them."""
 
-    CSS_PATH: list[str | PurePath] = [SHARED_CSS]  # shared styles only: each screen brings its own layout
+    CSS_PATH = SHARED_CSS_PATHS  # shared styles only: each screen brings its own layout
     TITLE = "rnn-tui"
     # q is the way out everywhere; ?, F1 and Esc (which closes the Keys panel) are help's.
     BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]
@@ -47,6 +49,23 @@ class RnnTuiBase(HelpActions, App):
 
     def action_request_quit(self) -> None:
         self.exit()
+
+    # ---- help: ?, F1, and Esc closing the Keys panel (palette > Keys) -------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Without a Keys panel open, Esc is not ours: the screen's own Esc runs (and stays in the footer).
+        if action == "hide_keys":
+            return bool(self.screen.query("HelpPanel"))
+        return super().check_action(action, parameters)
+
+    def action_hide_keys(self) -> None:
+        panels = self.screen.query("HelpPanel")
+        if not panels:
+            raise SkipAction()
+        panels.remove()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

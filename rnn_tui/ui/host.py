@@ -10,7 +10,7 @@ every screen and widget to these names.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Union, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rnn_tui.core.compare import CompareRow
     from rnn_tui.core.events import Snapshot
 
-TrainerCommand = Union[Pause, Resume, Save, Stop, RequestSnapshot, SetSampleTemperature]
+TrainerCommand = Pause | Resume | Save | Stop | RequestSnapshot | SetSampleTemperature
 
 
 @runtime_checkable
@@ -86,5 +86,6 @@ def show_failed_worker(node: DOMNode, worker: Worker) -> None:
     error = worker.error
     what = worker.description or worker.name or "a background task"
     detail = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-    node.app.notify(f"{what} failed: {detail}", title="Something went wrong", severity="error", timeout=30,
-                    markup=False)
+    node.app.notify(
+        f"{what} failed: {detail}", title="Something went wrong", severity="error", timeout=30, markup=False
+    )

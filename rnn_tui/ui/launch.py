@@ -11,15 +11,44 @@ def _configure_environment() -> None:
     os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
 
 
-def run_train_app(request) -> int:
-    """The app over a training of ``request`` (a checked core.orchestrate.RunRequest)."""
+def run_train_app(request, on_hangup: str = "stop", in_process: bool = False) -> int:
+    """The app over a training of ``request`` (a checked core.orchestrate.RunRequest).
+
+    The trainer runs in a process of its own (core.service), so leaving the app may leave it
+    running; ``in_process`` keeps it on a thread of this one (then leaving always saves and stops).
+    """
     _configure_environment()
     from rnn_tui.ui.app import RnnTuiApp
-    from rnn_tui.ui.bridge import TrainerBridge
 
-    interval = 1.0 if os.environ.get("SSH_CONNECTION") else 0.5  # chart redraws per second: bytes on the wire
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request, report_interval=interval),
-                    compare=bool(request.compare))
+    ssh = bool(os.environ.get("SSH_CONNECTION"))
+    interval = 1.0 if ssh else 0.5  # chart redraws per second: bytes on the wire
+    if in_process:
+        from rnn_tui.ui.bridge import TrainerBridge
+
+        def factory(app):
+            return TrainerBridge(app, request, report_interval=interval)
+    else:
+        from rnn_tui.ui.remote import RemoteBridge
+
+        def factory(app):
+            return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup)
+    return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(request.compare)))
+
+
+def run_attach_app(live) -> int:
+    """The app over a run another process trains (``live``: a core.live.LiveRun)."""
+    _configure_environment()
+    from rnn_tui.ui.app import RnnTuiApp
+    from rnn_tui.ui.remote import RemoteBridge
+
+    ssh = bool(os.environ.get("SSH_CONNECTION"))
+
+    def factory(app):  # a viewer's hang-up never stops a training someone else may be watching
+        return RemoteBridge.attach(app, live, on_hangup="continue", min_interval=1.0 if ssh else 0.0)
+    return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(live.compare)))
+
+
+def _run_app(app) -> int:
     from rnn_tui.ui.exit_guard import ExitGuard
 
     guard = ExitGuard(app.exiting, app.bridge.done if app.bridge is not None else None,
@@ -45,7 +74,7 @@ def _finish_training(bridge) -> None:
     """
     import signal
 
-    if bridge is None or bridge.done.is_set():
+    if bridge is None or bridge.done.is_set() or getattr(bridge, "left_running", False):
         return
     bridge.stop(bridge.stop_reason or "quit")
     previous = {}
@@ -74,6 +103,9 @@ def _say_where(bridge) -> None:
     from rnn_tui.core import events as ev
     from rnn_tui.core.textutil import home_relative
 
+    if getattr(bridge, "left_running", False):
+        _say_still_running(bridge)
+        return
     for result in bridge.results:
         if not result.run_dir:
             continue
@@ -85,6 +117,18 @@ def _say_where(bridge) -> None:
             head = f"rnn-tui: run {name} stopped: {result.message}"
         _safe_write(sys.stdout, f"{head}\n  folder:   {home_relative(result.run_dir)}\n"
                                 f"  continue: rnn-tui --resume {name}\n  sample:   rnn-tui sample {name}\n")
+
+
+def _say_still_running(bridge) -> None:
+    """Nothing is left running unseen: say what goes on, and how to come back or stop it."""
+    name = bridge.run_name
+    pid = f" (PID {bridge.pid})" if bridge.pid else ""
+    if name is None:
+        _safe_write(sys.stdout, f"rnn-tui: the training goes on in the background{pid}, still preparing its run\n"
+                                f"  watch: rnn-tui attach   (once it has started)\n  list:  rnn-tui runs\n")
+        return
+    _safe_write(sys.stdout, f"rnn-tui: run {name} goes on training in the background{pid}\n"
+                            f"  watch: rnn-tui attach {name}\n  stop:  rnn-tui stop {name}\n")
 
 
 def _safe_write(stream, text: str) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from rnn_tui.core.events import Snapshot
 
 
 class TrainerEvent(Message):
     """One event from the trainer thread (posted with ``post_message``, which never blocks it)."""
 
-    def __init__(self, event) -> None:
+    def __init__(self, event: object) -> None:
         super().__init__()
         self.event = event
 
@@ -16,7 +21,7 @@ class TrainerEvent(Message):
 class SnapshotReady(Message):
     """A new weights snapshot; only the latest matters, so a backlog collapses."""
 
-    def __init__(self, snapshot) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         super().__init__()
         self.snapshot = snapshot
 

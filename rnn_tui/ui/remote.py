@@ -67,6 +67,7 @@ class RemoteBridge:
         self._last_post = 0.0
         self._send_lock = threading.Lock()
         self._unsent: list[bytes] = []
+        self._began = False
 
     @classmethod
     def launch(cls, app, request, **options) -> RemoteBridge:
@@ -84,6 +85,7 @@ class RemoteBridge:
 
     # ---- the surface the app uses ----------------------------------------------------------
     def start(self) -> None:
+        self._began = True
         if self.launching:
             from rnn_tui.core.service import start_service
 
@@ -112,6 +114,8 @@ class RemoteBridge:
         """Save and stop the training (the whole request: a comparison's later runs never start)."""
         self.stop_reason = reason
         self.send(cmd.Stop(reason))
+        if not self._began:
+            self.done.set()  # never started: nothing trains
 
     def detach(self) -> None:
         """Leave the training running: close this viewer's connection only."""

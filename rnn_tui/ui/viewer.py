@@ -20,8 +20,13 @@ SAMPLE_FOR_GATES = 2000  # characters generated at least once for the gate view'
 
 
 class ViewerApp(RnnTuiBase):
-    def __init__(self, loaded: tuple[Snapshot, str | None], screen: str, settings: dict | None = None,
-                 validation_text: str | None = None) -> None:
+    def __init__(
+        self,
+        loaded: tuple[Snapshot, str | None],
+        screen: str,
+        settings: dict | None = None,
+        validation_text: str | None = None,
+    ) -> None:
         super().__init__()
         self.latest_snapshot: Snapshot | None
         self.latest_snapshot, self.run_dir = loaded

@@ -1,4 +1,5 @@
-"""The real app in a pseudo-terminal: a hang-up saves the run and ends the process."""
+"""The real app in a pseudo-terminal: a hang-up saves the run and ends the process; every way out asks
+whether to stop the training (it runs in a process of its own) and, told to stop, saves it."""
 
 import os
 import pty
@@ -29,6 +30,7 @@ def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, sig
     master, slave = pty.openpty()
     env = cli_env(runs_home)
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
+    env.pop("SSH_CONNECTION", None)  # a local terminal: a hang-up saves and stops the training
     proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "tui", *TINY],
                             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
     os.close(slave)
@@ -55,6 +57,9 @@ def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, sig
 
     state = load_checkpoint(runs_home / "runs" / "tui" / "latest.pt")
     assert state["step"] > 0
+    from rnn_tui.core.live import lock_held
+
+    assert not lock_held(runs_home / "runs" / "tui")  # the trainer process saved and ended too
 
 
 def test_dumb_terminal_gets_a_clear_line(runs_home, small_corpus):
@@ -98,14 +103,18 @@ def _read_all(fd, seconds):
     return out
 
 
-@pytest.mark.parametrize("keys", [[b"q"], [b"\x11"], [b"\x03"], [b"\x10", b"save and quit", b"\r"]],
-                         ids=["q", "ctrl+q", "ctrl+c", "palette"])
+@pytest.mark.parametrize("keys", [[b"q", b"s"], [b"\x11", b"s"], [b"\x03", b"s"],
+                                  [b"\x10", b"save and quit", b"\r", b"s"], [b"q", b"q"], [b"q", b"\x03"],
+                                  [b"--in-process", b"q"]],
+                         ids=["q", "ctrl+q", "ctrl+c", "palette", "q-twice", "q-ctrl+c", "in-process"])
 def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, keys):
     """ctrl+q and the palette once left training running unseen, with no checkpoint written."""
     master, slave = pty.openpty()
     env = cli_env(runs_home)
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
-    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "way", *TINY],
+    options = [k.decode() for k in keys if k.startswith(b"--")]  # the trainer on a thread of the app: q saves
+    keys = [k for k in keys if not k.startswith(b"--")]
+    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "way", *TINY, *options],
                             stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
     os.close(slave)
     metrics = runs_home / "runs" / "way" / "metrics.jsonl"
@@ -135,3 +144,8 @@ def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, key
     assert f"saved at step {state['step']:,}" in tail
     assert "rnn-tui --resume way" in tail
     assert "Traceback" not in output.decode(errors="replace")
+    if not options:
+        assert "leave it running" in output.decode(errors="replace")  # the question was asked
+    from rnn_tui.core.live import lock_held
+
+    assert not lock_held(runs_home / "runs" / "way")  # nothing goes on training unseen

@@ -116,3 +116,20 @@ def test_rnn_identity_independently_of_torch_kernels():
                 assert (r.layers[layer]["h"][t] - h).abs().max() < 1e-5
                 h_prev = r.layers[layer]["h"][t]
             x = r.layers[layer]["h"]
+
+
+def test_saturation_summary_counts_units_per_share_of_characters():
+    from rnn_tui.core.gates import GateTrace, saturation_summary, saturation_thresholds
+
+    h = torch.zeros(10, 4)
+    h[:, 0] = -0.95  # below -0.8 on every character
+    h[:, 1] = 0.95  # above 0.8 on every character
+    h[:5, 2] = -0.95  # below on half of them
+    h[:, 3] = 0.5  # never saturated
+    planted = GateTrace("rnn", tuple("abcdefghij"), ({"h": h},), tuple(() for _ in range(10)), torch.zeros(10, 2))
+    summary = saturation_summary(planted, 0, "h")
+    assert summary.low == (2, 0, 0, 0, 0, 1, 0, 0, 0, 1)  # shares 0 (units 1, 3), 0.5 (unit 2), 1.0 (unit 0)
+    assert summary.high == (3, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+    assert (summary.mostly_low, summary.mostly_high) == (1, 1)
+    assert len(saturation_summary(planted, 0, "h", bins=4).low) == 4
+    assert saturation_thresholds("h") == (-0.8, 0.8) and saturation_thresholds("f") == (0.1, 0.9)

@@ -25,16 +25,38 @@ def snapshot(cell="lstm", layers=2, hidden=16, text="the quick brown fox [bold] 
 
 
 def started(**changes):
-    base = dict(run_dir="/tmp/run", run_name="demo-run", config={"cell": "lstm", "layers": 2, "hidden_size": 256},
-                parameters=812345, device="cpu", device_name="CPU, 2 threads", precision="bf16", vocab_size=65,
-                train_chars=1000, val_chars=100, steps_per_epoch=100, start_step=0)
+    base = dict(
+        run_dir="/tmp/run",
+        run_name="demo-run",
+        config={"cell": "lstm", "layers": 2, "hidden_size": 256},
+        parameters=812345,
+        device="cpu",
+        device_name="CPU, 2 threads",
+        precision="bf16",
+        vocab_size=65,
+        train_chars=1000,
+        val_chars=100,
+        steps_per_epoch=100,
+        start_step=0,
+    )
     base.update(changes)
     return ev.Started(**base)
 
 
 def progress(step, loss, **changes):
-    base = dict(step=step, epoch=0, epoch_fraction=step / 100, losses=((step, loss),), chars_per_sec=54321.0,
-                lr=2e-3, grad_norm=0.5, elapsed=10.0, eta=125.0, chars_seen=step * 100, skipped_steps=0)
+    base = dict(
+        step=step,
+        epoch=0,
+        epoch_fraction=step / 100,
+        losses=((step, loss),),
+        chars_per_sec=54321.0,
+        lr=2e-3,
+        grad_norm=0.5,
+        elapsed=10.0,
+        eta=125.0,
+        chars_seen=step * 100,
+        skipped_steps=0,
+    )
     base.update(changes)
     return ev.Progress(**base)
 

@@ -26,8 +26,9 @@ def mantissa(step: float) -> float:
 
 
 @pytest.mark.parametrize("height", [12, 24, 38])
-@pytest.mark.parametrize("low, high", [(4.330, 4.334), (1.3601, 1.3605), (2.0, 4.2), (0.5, 0.51), (1e-3, 3e-3),
-                                       (90.0, 1400.0)])
+@pytest.mark.parametrize(
+    "low, high", [(4.330, 4.334), (1.3601, 1.3605), (2.0, 4.2), (0.5, 0.51), (1e-3, 3e-3), (90.0, 1400.0)]
+)
 def test_y_ticks_are_round_distinct_and_in_order(low, high, height):
     points = tuple((s, low + (high - low) * s / 99) for s in range(100))
     labels = y_labels(render_plot([Series(points, "cyan")], 60, height))
@@ -47,8 +48,7 @@ def test_tick_labels_take_the_decimals_the_spacing_needs():
 
 def test_log_axis_is_labelled_by_decades_and_the_x_axis_by_round_steps():
     rows = [tuple((d, -d / 8) for d in range(100)), tuple((d, -d / 20 + 0.3) for d in range(100))]
-    text = render_plot([Series(r, "cyan") for r in rows], 78, 16, x_label="distance T-t", log_y=True,
-                       x_range=(0, 99))
+    text = render_plot([Series(r, "cyan") for r in rows], 78, 16, x_label="distance T-t", log_y=True, x_range=(0, 99))
     labels = y_labels(text)
     assert len(labels) >= 3 and all(re.fullmatch(r"1e-\d+|0\.1|1|10", x) for x in labels), labels
     assert len(set(labels)) == len(labels)

@@ -26,8 +26,14 @@ async def inject(app, pilot, *events):
 async def test_dashboard_renders_injected_events(size):
     app = RnnTuiApp()
     async with app.run_test(size=size) as pilot:
-        await inject(app, pilot, started(), *[progress(s, 4.0 - s * 0.02) for s in range(1, 60)],
-                     ev.EvalResult(50, 3.1, 3.1, True), ev.Sample(55, "ROMEO. [bold]not bold[/] [link=x]y\x1b[31m", 0.8))
+        await inject(
+            app,
+            pilot,
+            started(),
+            *[progress(s, 4.0 - s * 0.02) for s in range(1, 60)],
+            ev.EvalResult(50, 3.1, 3.1, True),
+            ev.Sample(55, "ROMEO. [bold]not bold[/] [link=x]y\x1b[31m", 0.8),
+        )
         screen = app.train_screen
         stats = plain(screen.query_one(StatsPanel).table())
         needles = ["LSTM 2x256", "CPU, 2 threads", "59", "54.3k", "2m05s", "3.1000 nats", "3.1000, step 50"]
@@ -63,7 +69,9 @@ async def test_bits_toggle_and_nan_never_plotted():
 async def test_training_error_shows_in_the_app_without_crashing():
     app = RnnTuiApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await inject(app, pilot, started(), ev.Failed(12, "out of memory on cuda:0", "lower --batch-size", "/r", "/r/latest.pt"))
+        await inject(
+            app, pilot, started(), ev.Failed(12, "out of memory on cuda:0", "lower --batch-size", "/r", "/r/latest.pt")
+        )
         assert app.is_running
         status = str(app.train_screen.query_one(StatusLine).render())
         assert "out of memory" in status and "/r/latest.pt" in status
@@ -90,8 +98,6 @@ def bridge_for(corpus, name, **changes):
 
     request = RunRequest(corpus=str(corpus), overrides=cfg, name=name)
     return lambda app: TrainerBridge(app, request, report_interval=0.1)
-
-
 
 
 async def test_real_training_run_pause_resume_and_quit_saves(small_corpus, runs_home):
@@ -125,7 +131,7 @@ async def test_real_training_run_pause_resume_and_quit_saves(small_corpus, runs_
 
 async def test_markup_corpus_renders_literally(tmp_path):
     corpus = tmp_path / "markup.txt"
-    corpus.write_text(("[bold]x[/] [link=http://a]b[/link] [red] {\"json\": [1, 2]} \\[ ] ] [/]\n" * 400))
+    corpus.write_text('[bold]x[/] [link=http://a]b[/link] [red] {"json": [1, 2]} \\[ ] ] [/]\n' * 400)
     app = RnnTuiApp(bridge_factory=bridge_for(corpus, "markup", max_steps=100_000, sample_every=0.3))
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.train_screen.query_one(SampleLog)
@@ -161,7 +167,13 @@ async def test_command_palette_lists_the_training_actions():
     app = RnnTuiApp()
     async with app.run_test(size=(80, 24)):
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for wanted in ("Pause or resume training", "Save a checkpoint now", "Gate view", "Interactive sampling", "Save and quit"):
+        for wanted in (
+            "Pause or resume training",
+            "Save a checkpoint now",
+            "Gate view",
+            "Interactive sampling",
+            "Save and quit",
+        ):
             assert wanted in titles
 
 
@@ -172,8 +184,16 @@ def screen_lines(app) -> list[str]:
     from rich.console import Console
 
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system=None,
-                      record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system=None,
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text().splitlines()
 
@@ -183,7 +203,10 @@ def write_history(run_dir, last_step=200, bad_rows=True):
     import json
 
     run_dir.mkdir(parents=True)
-    rows = [{"step": s, "lr": 2e-3, "train_loss": round(1.5 + 2.5 * math.exp(-s / 80), 4)} for s in range(10, last_step + 1, 10)]
+    rows = [
+        {"step": s, "lr": 2e-3, "train_loss": round(1.5 + 2.5 * math.exp(-s / 80), 4)}
+        for s in range(10, last_step + 1, 10)
+    ]
     rows[9]["val_loss"] = 1.6193  # step 100: the best
     rows[-1]["val_loss"] = 1.70
     lines = [json.dumps(r) for r in rows]
@@ -214,7 +237,9 @@ async def test_resume_shows_the_history_best_and_last_save(tmp_path, size):
         text = "\n".join(screen_lines(app))
         for needle in ("1.7000 nats", "1.6193, step 100", "step 200, 2m ago"):
             assert needle in text, text
-        labels = [line.split("\u2524")[0].strip("\u2502 ") for line in chart.render().plain.splitlines() if "\u2524" in line]
+        labels = [
+            line.split("\u2524")[0].strip("\u2502 ") for line in chart.render().plain.splitlines() if "\u2524" in line
+        ]
         assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
 
 
@@ -226,11 +251,18 @@ async def test_compare_resets_the_panel_and_names_the_model():
     async with app.run_test(size=(80, 24)) as pilot:
         done = threading.Event()
         done.set()
-        app.bridge = SimpleNamespace(request=SimpleNamespace(compare=("rnn", "lstm", "gru")), done=done,
-                                     send=lambda c: None, start=lambda: None)
+        app.bridge = SimpleNamespace(
+            request=SimpleNamespace(compare=("rnn", "lstm", "gru")), done=done, send=lambda c: None, start=lambda: None
+        )
         stats = app.train_screen.query_one(StatsPanel)
-        await inject(app, pilot, started(run_name="cmp-lstm"), progress(10, 2.0), ev.EvalResult(10, 1.9, 1.9, True),
-                     ev.Saved(10, "/r/best.pt", "best", "best"))
+        await inject(
+            app,
+            pilot,
+            started(run_name="cmp-lstm"),
+            progress(10, 2.0),
+            ev.EvalResult(10, 1.9, 1.9, True),
+            ev.Saved(10, "/r/best.pt", "best", "best"),
+        )
         assert stats.best_val == 1.9 and stats.saved_step == 10
         assert stats.border_title.startswith("model 1 of 3: lstm")
         await inject(app, pilot, started(run_name="cmp-gru", config={"cell": "gru", "layers": 2, "hidden_size": 290}))
@@ -249,7 +281,11 @@ async def test_bits_switch_the_stats_panel_too():
         assert "1.5000 nats" in plain(stats.table())
         await pilot.press("b")
         shown = plain(stats.table())
-        assert f"{1.5 / math.log(2):.4f} bits" in shown and f"{2.0 / math.log(2):.4f} bits" in shown and "nats" not in shown
+        assert (
+            f"{1.5 / math.log(2):.4f} bits" in shown
+            and f"{2.0 / math.log(2):.4f} bits" in shown
+            and "nats" not in shown
+        )
         assert "bits per character" in app.train_screen.query_one(StatusLine).message
 
 
@@ -277,9 +313,15 @@ async def test_numbers_and_footer_read_whole(size):
     app = RnnTuiApp()
     async with app.run_test(size=size) as pilot:
         app.train_screen.query_one(StatsPanel).clock = lambda: 5000.0  # "0s ago", however slow this machine
-        await inject(app, pilot, started(), *[progress(12_345 + s, 4.0 - s * 0.02) for s in range(1, 30)],
-                     ev.EvalResult(12_000, 1.8612, 1.8612, True), ev.Saved(12_000, "/r/latest.pt", "latest", "autosave"),
-                     ev.StateChanged("paused"))
+        await inject(
+            app,
+            pilot,
+            started(),
+            *[progress(12_345 + s, 4.0 - s * 0.02) for s in range(1, 30)],
+            ev.EvalResult(12_000, 1.8612, 1.8612, True),
+            ev.Saved(12_000, "/r/latest.pt", "latest", "autosave"),
+            ev.StateChanged("paused"),
+        )
         lines = screen_lines(app)
         text = "\n".join(lines)
         assert "\u2026" not in text and "\u258f" not in text  # no ellipsis, no cut footer entry

@@ -75,7 +75,7 @@ async def test_detail_rows_fit_and_show_whitespace(size):
         assert span_line.count("(min") == span_line.count(")")  # only whole entries
         # The model's guesses after "LINE": a space among them is drawn as a visible mark.
         position = PLAY.index(" ")  # the cursor on the space of "LINE 0."
-        screen.query_one(GateText).anchor = None
+        screen.query_one(GateText).selection_anchor = None
         screen.query_one(GateText).cursor = position - 1
         await pilot.press("right")
         guesses = [ch for ch, _ in screen.trace.top[position]]
@@ -94,8 +94,14 @@ async def test_overview_lines_are_whole(size):
         await pilot.pause()
         panel = screen.query_one("#overview")
         text = "\n".join(screen_text(app))
-        for phrase in ("i saturation, 16 units", "units by share of chars", "mostly < 0.1:", "mostly > 0.9:",
-                       "units that follow the text", "n: next of these"):
+        for phrase in (
+            "i saturation, 16 units",
+            "units by share of chars",
+            "mostly < 0.1:",
+            "mostly > 0.9:",
+            "units that follow the text",
+            "n: next of these",
+        ):
             assert phrase in text, phrase
         assert "\u2026" not in text
         assert panel.region.right <= size[0]
@@ -127,7 +133,7 @@ async def test_key_bar_drops_whole_entries_and_keeps_help():
             used = sum(bar.entry_width(app.get_key_display(b), b.description) for b, _, _ in chosen)
             assert used <= width and chosen[-1][0].action == "help"
             kept = [e for e in entries if e in chosen and e[0].action != "help"]
-            assert kept == [e for e in entries if e[0].action != "help"][:len(kept)]  # most important first
+            assert kept == [e for e in entries if e[0].action != "help"][: len(kept)]  # most important first
         assert len(bar.fitting(200)) == len(entries)
 
 

@@ -8,8 +8,6 @@ from tests.ui.helpers import plain, snapshot, wait_for
 TEXT = 'He said "the quick (brown) fox" 한국어 🙂 [bold]x[/]\nthe end.'
 
 
-
-
 async def test_gate_view_navigation_on_mixed_scripts(tmp_path):
     snap = snapshot("lstm", layers=2, hidden=16, text=TEXT)
     app = ViewerApp((snap, str(tmp_path)), "gates", validation_text=TEXT)
@@ -17,8 +15,13 @@ async def test_gate_view_navigation_on_mixed_scripts(tmp_path):
         screen = app.screen
         assert isinstance(screen, GatesScreen)
         await wait_for(pilot, lambda: screen.trace is not None)
-        head = lambda: str(screen.query_one("#gate-head").render())
-        detail = lambda: str(screen.query_one("#gate-detail").render())
+
+        def head() -> str:
+            return str(screen.query_one("#gate-head").render())
+
+        def detail() -> str:
+            return str(screen.query_one("#gate-detail").render())
+
         assert "layer 1/2" in head() and "i: input gate" in head() and "unit 0/15" in head()
         await pilot.press("down", "down")
         assert screen.unit == 2 and "unit 2/15" in head()

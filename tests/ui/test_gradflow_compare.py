@@ -11,8 +11,6 @@ from tests.conftest import tiny_config
 from tests.ui.helpers import plain, snapshot, wait_for
 
 
-
-
 def test_parameter_count_formula_and_matching():
     for cell in ("rnn", "lstm", "gru"):
         model = CharRNN(65, cell, 16, 48, 2)
@@ -47,10 +45,12 @@ async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(sm
     request = RunRequest(corpus=str(small_corpus), overrides=overrides, name="cmp", compare=("rnn", "lstm", "gru"))
     app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request, report_interval=0.1), compare=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.query(CompareChart))
         rows = app.compare.rows
         assert [r.cell for r in rows] == ["rnn", "lstm", "gru"]
-        assert all(r.curve and r.best_val_loss is not None and r.decay_50 is not None and r.chars_per_sec > 0 for r in rows)
+        assert all(
+            r.curve and r.best_val_loss is not None and r.decay_50 is not None and r.chars_per_sec > 0 for r in rows
+        )
         table = plain(app.screen.table())
         for needle in ("cell", "params", "chars/s", "best val", "grad @50", "rnn", "lstm", "gru"):
             assert needle in table
@@ -79,4 +79,7 @@ async def test_compare_screen_marks_each_cell_and_explains_grad_50():
             assert f"{cell} {marker}" in drawn
         assert all(len(line) <= chart.content_size.width for line in drawn.splitlines())
         caption = str(app.screen.query_one("#cmp-caption").render())
-        assert caption.replace("\n", " ").startswith("grad @50: gradient norm 50 steps back") and "grad @50" in GRAD_CAPTION
+        assert (
+            caption.replace("\n", " ").startswith("grad @50: gradient norm 50 steps back")
+            and "grad @50" in GRAD_CAPTION
+        )

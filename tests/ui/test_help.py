@@ -15,8 +15,13 @@ from rnn_tui.ui.viewer import ViewerApp
 from tests.ui.helpers import plain, screen_text, snapshot, wait_for
 
 TEXT = "the quick brown fox jumps over the lazy dog\n" * 20
-SCREENS = {"dashboard": TrainScreen, "gates": GatesScreen, "sampling": SampleScreen,
-           "gradient flow": GradFlowScreen, "compare": CompareScreen}
+SCREENS = {
+    "dashboard": TrainScreen,
+    "gates": GatesScreen,
+    "sampling": SampleScreen,
+    "gradient flow": GradFlowScreen,
+    "compare": CompareScreen,
+}
 
 
 @pytest.mark.parametrize("topic", sorted(TOPICS))

@@ -19,8 +19,12 @@ def tokens(n, start=0):
 
 
 def viewer(tmp_path, **settings):
-    return ViewerApp((snapshot("lstm", layers=1, hidden=16, text=TEXT), str(tmp_path / "demo-run")), "sample",
-                     settings, validation_text=TEXT)
+    return ViewerApp(
+        (snapshot("lstm", layers=1, hidden=16, text=TEXT), str(tmp_path / "demo-run")),
+        "sample",
+        settings,
+        validation_text=TEXT,
+    )
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])

@@ -27,9 +27,11 @@ from tests.ui.test_dashboard import write_history
 
 NOW = 1_700_000_000.0
 SIZES = [(80, 24), (120, 40)]
-SAMPLE = ("ROMEO.\nWhat [bold]light[/] through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
-          "JULIET.\nAy me!\n\nROMEO.\nShe speaks. O, speak again, bright angel!\nFor thou art as glorious "
-          "to this night, being o'er my head,\nAs is a winged messenger of heaven")
+SAMPLE = (
+    "ROMEO.\nWhat [bold]light[/] through yonder window breaks?\nIt is the east, and Juliet is the sun.\n\n"
+    "JULIET.\nAy me!\n\nROMEO.\nShe speaks. O, speak again, bright angel!\nFor thou art as glorious "
+    "to this night, being o'er my head,\nAs is a winged messenger of heaven"
+)
 
 
 @pytest.fixture
@@ -54,8 +56,12 @@ async def freeze(app, pilot) -> None:
 
 def losses(first: int, last: int):
     # a falling loss with a fixed wiggle, as training draws it
-    return [progress(s, 1.4 + 2.8 * math.exp(-s / 70) + 0.06 * math.sin(s * 1.7), epoch=s // 500,
-                     epoch_fraction=s % 500 / 500) for s in range(first, last + 1)]
+    return [
+        progress(
+            s, 1.4 + 2.8 * math.exp(-s / 70) + 0.06 * math.sin(s * 1.7), epoch=s // 500, epoch_fraction=s % 500 / 500
+        )
+        for s in range(first, last + 1)
+    ]
 
 
 def training_events(run_dir: str):
@@ -107,10 +113,20 @@ def test_dashboard_resumed_with_history(snap_compare, frozen, size):
 
 def compare_rows():
     rows = []
-    for i, (cell, hidden, best, decay) in enumerate([("rnn", 411, 2.1034, 3.2e-7), ("lstm", 256, 1.9021, 2.1e-2),
-                                                     ("gru", 290, 1.9207, 5.5e-3)]):
-        row = CompareRow(cell, f"cmp-{cell}", f"/runs/cmp-{cell}", 812_345 + i, hidden, chars=1_000_000,
-                         seconds=20.0 + i, best_val_loss=best, decay_50=decay)
+    for i, (cell, hidden, best, decay) in enumerate(
+        [("rnn", 411, 2.1034, 3.2e-7), ("lstm", 256, 1.9021, 2.1e-2), ("gru", 290, 1.9207, 5.5e-3)]
+    ):
+        row = CompareRow(
+            cell,
+            f"cmp-{cell}",
+            f"/runs/cmp-{cell}",
+            812_345 + i,
+            hidden,
+            chars=1_000_000,
+            seconds=20.0 + i,
+            best_val_loss=best,
+            decay_50=decay,
+        )
         drop = 4.1 - best  # each curve ends near its best validation loss
         row.curve = [(s, 4.2 - drop * (1 - math.exp(-s / 60)) + 0.04 * math.sin(s * (i + 1))) for s in range(1, 301)]
         row.val_curve = [(s, 4.1 - drop * (1 - math.exp(-s / 60))) for s in range(50, 301, 50)]

@@ -16,7 +16,9 @@ from rnn_tui.ui.widgets.sample_output import SampleOutput
 from tests.ui.helpers import snapshot, wait_for
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-TEXT = (Path(__file__).resolve().parents[2] / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:6000]
+TEXT = (Path(__file__).resolve().parents[2] / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(
+    encoding="utf-8"
+)[:6000]
 RUN = "/nonexistent/demo-run"  # named in titles; nothing is written there
 
 
@@ -25,8 +27,12 @@ def gates_app():
 
 
 def sample_app():
-    return ViewerApp((snapshot("lstm", layers=1, hidden=16, text=TEXT), RUN), "sample",
-                     {"length": 700, "seed": 3}, validation_text=TEXT)
+    return ViewerApp(
+        (snapshot("lstm", layers=1, hidden=16, text=TEXT), RUN),
+        "sample",
+        {"length": 700, "seed": 3},
+        validation_text=TEXT,
+    )
 
 
 async def traced(pilot):
@@ -83,6 +89,8 @@ def test_sampling_confidence_and_inspect(snap_compare, size):
 
 class HelpApp(RnnTuiBase):
     """Only a help screen, over a blank one: the picture does not depend on another screen's state."""
+
+    TITLE = "HelpApp"  # the stored pictures' title (the app's, in the SVG's window bar)
 
     def __init__(self, topic: str) -> None:
         super().__init__()

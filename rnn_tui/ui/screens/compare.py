@@ -11,8 +11,9 @@ from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.compare_chart import CompareChart, cell_style
 from rnn_tui.ui.widgets.key_bar import KeyBar
 
-GRAD_CAPTION = ("grad @50: gradient norm 50 steps back relative to step 0 (layer 1) \u2014 "
-                "higher means the cell remembers further")
+GRAD_CAPTION = (
+    "grad @50: gradient norm 50 steps back relative to step 0 (layer 1) \u2014 higher means the cell remembers further"
+)
 
 
 class CompareScreen(HostedScreen):
@@ -40,8 +41,8 @@ class CompareScreen(HostedScreen):
         text = Text(lines[0], style="bold")
         for row, line in zip(rows, lines[1:]):
             text.append("\n")
-            text.append(line[:len(row.cell)], style=cell_style(row.cell))
-            text.append(line[len(row.cell):])
+            text.append(line[: len(row.cell)], style=cell_style(row.cell))
+            text.append(line[len(row.cell) :])
         return text
 
     def refresh_view(self) -> None:

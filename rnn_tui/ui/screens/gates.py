@@ -124,13 +124,17 @@ class GatesScreen(HostedScreen):
             rows = wrap_rows(text, max(2, gate_text.size.width))
             height = max(1, gate_text.size.height)
             if len(rows) > height:
-                text = text[:max(TRACE_CHARS, rows[height])]
+                text = text[: max(TRACE_CHARS, rows[height])]
         return text
 
     def on_resize(self) -> None:
         """A bigger pane than the trace can fill: trace more of the same source."""
-        if (self.trace is not None and self.source != "typed" and not self.source_exhausted
-                and self.wanted_chars() > self.requested_chars):
+        if (
+            self.trace is not None
+            and self.source != "typed"
+            and not self.source_exhausted
+            and self.wanted_chars() > self.requested_chars
+        ):
             self.retrace()
 
     def retrace(self) -> None:
@@ -227,6 +231,8 @@ class GatesScreen(HostedScreen):
         from rnn_tui.core.gates import SIGMOID_GATES, active_units, display_values
 
         t = self.trace
+        if t is None:
+            return Text(self.error or "")
         gt = self.query_one(GateText)
         width = max(20, self.query_one("#gate-detail").size.width)
         pos = min(gt.cursor, len(t.chars) - 1)
@@ -263,7 +269,8 @@ class GatesScreen(HostedScreen):
         from rnn_tui.core.gates import interesting_units, saturation_summary, saturation_thresholds
 
         t = self.trace
-        assert t is not None
+        if t is None:
+            return Table.grid()
         counts = saturation_summary(t, self.layer_index, self.gate)
         low, high = (f"{threshold:g}" for threshold in saturation_thresholds(self.gate))
         table = Table.grid(padding=(0, 1))
@@ -309,18 +316,18 @@ class GatesScreen(HostedScreen):
 
     def action_move(self, delta: int) -> None:
         gt = self.query_one(GateText)
-        gt.anchor = None
+        gt.selection_anchor = None
         self._move(gt, delta)
 
     def action_select(self, delta: int) -> None:
         gt = self.query_one(GateText)
-        if gt.anchor is None:
-            gt.anchor = gt.cursor
+        if gt.selection_anchor is None:
+            gt.selection_anchor = gt.cursor
         self._move(gt, delta)
 
     def action_jump(self, where: int) -> None:
         gt = self.query_one(GateText)
-        gt.anchor = None
+        gt.selection_anchor = None
         gt.cursor = 0 if where == 0 else max(0, len(gt.chars) - 1)
         if self.trace:
             self.redraw()

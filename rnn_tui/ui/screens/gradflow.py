@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from rnn_tui.core.events import Snapshot
     from rnn_tui.core.gradflow import GradFlow
 
-EXPLAIN = ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state T-t steps "
-           "earlier (log scale). Bright: now; grey: at initialisation. Gates keep it from vanishing.")
+EXPLAIN = (
+    "||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state T-t steps "
+    "earlier (log scale). Bright: now; grey: at initialisation. Gates keep it from vanishing."
+)
 
 
 class GradFlowScreen(HostedScreen):
@@ -100,8 +102,10 @@ def summary(flow: GradFlow, step: int) -> str:
 
     far = min(50, len(flow.distance) - 1)
     at_init = f" (at init {_initial_decay(flow, far):.1e})" if flow.initial else ""
-    return (f"{flow.cell.upper()} at step {step:,}: layer 1 keeps {decay(flow, far):.1e} of its gradient "
-            f"at distance {far}{at_init}")
+    return (
+        f"{flow.cell.upper()} at step {step:,}: layer 1 keeps {decay(flow, far):.1e} of its gradient "
+        f"at distance {far}{at_init}"
+    )
 
 
 def _initial_decay(flow: GradFlow, distance: int) -> float:

@@ -3,8 +3,8 @@
 The help opened over a screen is that screen's own (looked up by its class).
 Rows are written by hand for their wording; any binding of the screen that no
 row covers is added from its own description, so help never misses a key.
-Both apps (training and `rnn-tui gates|sample RUN`) use HELP_BINDINGS and
-HelpActions, so ``?``, F1 and Esc behave the same everywhere.
+Both apps (training and `rnn-tui gates|sample RUN`) bind HELP_BINDINGS in their
+shared base (ui/base.py), so ``?``, F1 and Esc behave the same everywhere.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 
 from rich.table import Table
 from rich.text import Text
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 HELP_BINDINGS = [
@@ -27,26 +26,6 @@ HELP_BINDINGS = [
     # Esc first closes the Keys panel (palette > Keys) when it is open; otherwise it goes on to the screen.
     Binding("escape", "hide_keys", "Close the keys panel", show=False, priority=True),
 ]
-
-
-class HelpActions:
-    """App actions behind HELP_BINDINGS (a mixin for both apps)."""
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        # Without a Keys panel open, Esc is not ours: the screen's own Esc runs (and stays in the footer).
-        if action == "hide_keys":
-            return bool(self.screen.query("HelpPanel"))
-        return super().check_action(action, parameters)
-
-    def action_hide_keys(self) -> None:
-        panels = self.screen.query("HelpPanel")
-        if not panels:
-            raise SkipAction()
-        panels.remove()
 
 
 @dataclass(frozen=True)
@@ -63,89 +42,131 @@ COMMON = (
 )
 
 TOPICS = {
-    "dashboard": Topic("Help: the training dashboard", (
-        (("pause", "resume", "toggle_pause"), "space", "pause / resume training"),
-        (("save",), "s", "save a checkpoint now"),
-        (("app.gates",), "g", "gate view: characters coloured by a gate"),
-        (("app.sample",), "i", "interactive sampling from the current weights"),
-        (("app.gradflow",), "f", "gradient flow: how far back the gradient reaches"),
-        (("app.compare",), "c", "comparison chart and table (--compare)"),
-        (("temperature(1)", "temperature(-1)"), "t / T", "live-sample temperature up / down"),
-        (("toggle_raw",), "r", "show or hide the raw (unsmoothed) loss curve"),
-        (("toggle_bits",), "b", "loss in bits or nats per character"),
-    ), (
-        ("The chart: training loss per step (smoothed line, raw curve faint) and validation loss "
-         "(dots), in nats per character (ln 2 = 0.69 nats = 1 bit). A model that knows nothing "
-         "scores ln(vocabulary size)."),
-        ("Training uses truncated backpropagation through time: the text is cut into parallel "
-         "streams, each step reads the next chunk of every stream, and the hidden state is carried "
-         "from chunk to chunk. The sample is drawn by feeding each predicted character back in."),
-        "Runs are saved in the run folder shown at start; `rnn-tui --resume NAME` continues one.",
-    )),
-    "gates": Topic("Help: the gate view", (
-        (("unit(1)", "unit(-1)"), "\u2193 / \u2191", "next / previous unit"),
-        (("gate(1)", "gate(-1)"), "] / [", "next / previous gate"),
-        (("layer(1)", "layer(-1)"), "l / L", "next / previous layer"),
-        (("move(1)", "move(-1)"), "\u2192 / \u2190", "move the cursor (a click works too)"),
-        (("select(1)", "select(-1)"), "shift+\u2192 / \u2190", "select a span: units on across it"),
-        (("jump(0)", "jump(-1)"), "home / end", "first / last character"),
-        (("source",), "v", "text: validation, live sample, typed"),
-        (("edit",), "e", "type text to trace (Enter traces it)"),
-        (("overview",), "o", "overview: saturation, units that follow"),
-        (("interesting",), "n", "next interesting unit"),
-        (("retrace",), "r", "trace again with the newest weights"),
-        (("back",), "esc", "back (or cancel typing)"),
-    ), (
-        ("Each character is coloured by the value of one unit of one gate after reading it; the "
-         "legend on the box shows the scale. Gates i, f, o (LSTM) and r, z (GRU) run from 0 to 1; "
-         "the hidden state h, the candidate g or n and tanh(c) run from -1 (blue) to +1 (orange)."),
-        ("Below the text: the gates at the cursor, the model's five likeliest next characters "
-         "(\u2423 is a space, \u21b5 a new line), and for a selected span the units that stay "
-         "on across all of it."),
-        ("The overview counts, for each unit, how often it is saturated (below 0.1 or above 0.9), "
-         "and lists units whose value follows a simple feature of the text (quotes, brackets, "
-         "position in the line)."),
-    )),
-    "sampling": Topic("Help: interactive sampling", (
-        (("generate",), "enter ctrl+g", "generate from the prime"),
-        (("stop_or_back",), "esc", "stop generating; again: back"),
-        (("continue",), "ctrl+o", "continue from the end of the text"),
-        (("reseed",), "ctrl+r", "next seed, and generate"),
-        (("save",), "ctrl+s", "save the text and its settings"),
-        (("confidence",), "ctrl+t", "colour characters by the model's confidence"),
-        (("cursor(-1)", "cursor(1)"), "ctrl+\u2190 / \u2192", "inspect a character and the top 5"),
-        (("page(-1)", "page(1)"), "pgup pgdn", "scroll the output (the mouse wheel too)"),
-        (("edge(0)", "edge(1)"), "ctrl+home/end", "start / end of the output"),
-        (("focus_next",), "tab", "next field (the output: arrows scroll)"),
-    ), (
-        ("The prime is fed in first; the model then writes one character at a time, each drawn "
-         "from its predicted distribution. Temperature below 1 makes safer choices, above 1 "
-         "wilder ones, 0 always the likeliest (greedy). top-k keeps only the k likeliest "
-         "characters, top-p the smallest set holding that much probability. The same seed and "
-         "settings give the same text."),
-        ("With ctrl+t each character's background shows the probability the model gave it "
-         "(legend under the text): dark is a surprise, light a sure thing."),
-        ("Saved samples go to the run folder's samples/ with a .json of the settings. The prime, "
-         "settings and text stay here until you leave the app."),
-    )),
-    "gradient flow": Topic("Help: gradient flow", (
-        (("remeasure",), "r", "measure again with the newest weights"),
-        (("back",), "esc", "back"),
-    ), (
-        ("||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state "
-         "t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
-         "initialisation."),
-        ("A plain RNN's curve falls off a cliff (the gradient vanishes through the repeated tanh); "
-         "an LSTM's or GRU's stays up far longer because its cell or state update is additive."),
-    )),
-    "compare": Topic("Help: comparing cells", (
-        (("back",), "esc", "back"),
-    ), (
-        ("With --compare rnn,lstm,gru the same corpus and budget train each cell in turn. The chart "
-         "overlays their smoothed training loss (lines) and validation loss (dots)."),
-        ("grad @50 is the gradient-flow measure 50 characters back: larger means the cell still "
-         "learns from that far away."),
-    )),
+    "dashboard": Topic(
+        "Help: the training dashboard",
+        (
+            (("pause", "resume", "toggle_pause"), "space", "pause / resume training"),
+            (("save",), "s", "save a checkpoint now"),
+            (("app.gates",), "g", "gate view: characters coloured by a gate"),
+            (("app.sample",), "i", "interactive sampling from the current weights"),
+            (("app.gradflow",), "f", "gradient flow: how far back the gradient reaches"),
+            (("app.compare",), "c", "comparison chart and table (--compare)"),
+            (("temperature(1)", "temperature(-1)"), "t / T", "live-sample temperature up / down"),
+            (("toggle_raw",), "r", "show or hide the raw (unsmoothed) loss curve"),
+            (("toggle_bits",), "b", "loss in bits or nats per character"),
+        ),
+        (
+            (
+                "The chart: training loss per step (smoothed line, raw curve faint) and validation loss "
+                "(dots), in nats per character (ln 2 = 0.69 nats = 1 bit). A model that knows nothing "
+                "scores ln(vocabulary size)."
+            ),
+            (
+                "Training uses truncated backpropagation through time: the text is cut into parallel "
+                "streams, each step reads the next chunk of every stream, and the hidden state is carried "
+                "from chunk to chunk. The sample is drawn by feeding each predicted character back in."
+            ),
+            "Runs are saved in the run folder shown at start; `rnn-tui --resume NAME` continues one.",
+        ),
+    ),
+    "gates": Topic(
+        "Help: the gate view",
+        (
+            (("unit(1)", "unit(-1)"), "\u2193 / \u2191", "next / previous unit"),
+            (("gate(1)", "gate(-1)"), "] / [", "next / previous gate"),
+            (("layer(1)", "layer(-1)"), "l / L", "next / previous layer"),
+            (("move(1)", "move(-1)"), "\u2192 / \u2190", "move the cursor (a click works too)"),
+            (("select(1)", "select(-1)"), "shift+\u2192 / \u2190", "select a span: units on across it"),
+            (("jump(0)", "jump(-1)"), "home / end", "first / last character"),
+            (("source",), "v", "text: validation, live sample, typed"),
+            (("edit",), "e", "type text to trace (Enter traces it)"),
+            (("overview",), "o", "overview: saturation, units that follow"),
+            (("interesting",), "n", "next interesting unit"),
+            (("retrace",), "r", "trace again with the newest weights"),
+            (("back",), "esc", "back (or cancel typing)"),
+        ),
+        (
+            (
+                "Each character is coloured by the value of one unit of one gate after reading it; the "
+                "legend on the box shows the scale. Gates i, f, o (LSTM) and r, z (GRU) run from 0 to 1; "
+                "the hidden state h, the candidate g or n and tanh(c) run from -1 (blue) to +1 (orange)."
+            ),
+            (
+                "Below the text: the gates at the cursor, the model's five likeliest next characters "
+                "(\u2423 is a space, \u21b5 a new line), and for a selected span the units that stay "
+                "on across all of it."
+            ),
+            (
+                "The overview counts, for each unit, how often it is saturated (below 0.1 or above 0.9), "
+                "and lists units whose value follows a simple feature of the text (quotes, brackets, "
+                "position in the line)."
+            ),
+        ),
+    ),
+    "sampling": Topic(
+        "Help: interactive sampling",
+        (
+            (("generate",), "enter ctrl+g", "generate from the prime"),
+            (("stop_or_back",), "esc", "stop generating; again: back"),
+            (("continue",), "ctrl+o", "continue from the end of the text"),
+            (("reseed",), "ctrl+r", "next seed, and generate"),
+            (("save",), "ctrl+s", "save the text and its settings"),
+            (("confidence",), "ctrl+t", "colour characters by the model's confidence"),
+            (("cursor(-1)", "cursor(1)"), "ctrl+\u2190 / \u2192", "inspect a character and the top 5"),
+            (("page(-1)", "page(1)"), "pgup pgdn", "scroll the output (the mouse wheel too)"),
+            (("edge(0)", "edge(1)"), "ctrl+home/end", "start / end of the output"),
+            (("focus_next",), "tab", "next field (the output: arrows scroll)"),
+        ),
+        (
+            (
+                "The prime is fed in first; the model then writes one character at a time, each drawn "
+                "from its predicted distribution. Temperature below 1 makes safer choices, above 1 "
+                "wilder ones, 0 always the likeliest (greedy). top-k keeps only the k likeliest "
+                "characters, top-p the smallest set holding that much probability. The same seed and "
+                "settings give the same text."
+            ),
+            (
+                "With ctrl+t each character's background shows the probability the model gave it "
+                "(legend under the text): dark is a surprise, light a sure thing."
+            ),
+            (
+                "Saved samples go to the run folder's samples/ with a .json of the settings. The prime, "
+                "settings and text stay here until you leave the app."
+            ),
+        ),
+    ),
+    "gradient flow": Topic(
+        "Help: gradient flow",
+        (
+            (("remeasure",), "r", "measure again with the newest weights"),
+            (("back",), "esc", "back"),
+        ),
+        (
+            (
+                "||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state "
+                "t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
+                "initialisation."
+            ),
+            (
+                "A plain RNN's curve falls off a cliff (the gradient vanishes through the repeated tanh); "
+                "an LSTM's or GRU's stays up far longer because its cell or state update is additive."
+            ),
+        ),
+    ),
+    "compare": Topic(
+        "Help: comparing cells",
+        ((("back",), "esc", "back"),),
+        (
+            (
+                "With --compare rnn,lstm,gru the same corpus and budget train each cell in turn. The chart "
+                "overlays their smoothed training loss (lines) and validation loss (dots)."
+            ),
+            (
+                "grad @50 is the gradient-flow measure 50 characters back: larger means the cell still "
+                "learns from that far away."
+            ),
+        ),
+    ),
 }
 
 SCREEN_TOPICS = {
@@ -157,14 +178,14 @@ SCREEN_TOPICS = {
 }
 
 
-def topic_for(screen) -> str:
+def topic_for(screen: Screen | None) -> str:
     for cls in type(screen).__mro__:
         if cls.__name__ in SCREEN_TOPICS:
             return SCREEN_TOPICS[cls.__name__]
     return getattr(screen, "HELP_TOPIC", "dashboard")
 
 
-def key_rows(topic: str, screen=None) -> list[tuple[str, str]]:
+def key_rows(topic: str, screen: Screen | None = None) -> list[tuple[str, str]]:
     """The rows of the key table: the topic's own, any binding of ``screen`` they miss, then the common keys."""
     own = TOPICS[topic].keys
     rows = [(keys, what) for _actions, keys, what in own]
@@ -173,21 +194,23 @@ def key_rows(topic: str, screen=None) -> list[tuple[str, str]]:
         for binding in _bindings_of(screen):
             if binding.action not in covered and binding.description:
                 covered.add(binding.action)
-                rows.append((screen.app.get_key_display(binding) if screen.is_attached else binding.key,
-                             binding.description.lower()))
+                rows.append(
+                    (
+                        screen.app.get_key_display(binding) if screen.is_attached else binding.key,
+                        binding.description.lower(),
+                    )
+                )
     rows += [(keys, what) for _actions, keys, what in COMMON]
     return rows
 
 
-def _bindings_of(screen) -> list[Binding]:
+def _bindings_of(screen: Screen) -> list[Binding]:
     """The screen's own bindings (Textual's Screen ones, focus and copy, are everywhere and not news)."""
-    from textual.screen import Screen
-
     inherited = {id(b) for b in Screen.BINDINGS}
     return [b for b in getattr(type(screen), "BINDINGS", []) if isinstance(b, Binding) and id(b) not in inherited]
 
 
-def render_keys(topic: str, screen=None) -> Table:
+def render_keys(topic: str, screen: Screen | None = None) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True, style="bold")
     table.add_column()

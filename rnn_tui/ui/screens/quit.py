@@ -16,6 +16,7 @@ class QuitScreen(ModalScreen[str | None]):
 
     BINDINGS = [
         Binding("s", "choose('stop')", "Stop training"),
+        Binding("q", "choose('stop')", "Stop training", show=False),  # q twice: save and quit, as always
         Binding("l", "choose('leave')", "Leave running"),
         Binding("escape", "choose(None)", "Stay"),
     ]
@@ -23,6 +24,7 @@ class QuitScreen(ModalScreen[str | None]):
     QuitScreen { align: center middle; }
     QuitScreen > Vertical { width: 64; max-width: 100%; height: auto; background: $surface;
                             border: round $warning; padding: 0 1; }
+    QuitScreen #quit-note { color: $text-muted; margin-top: 1; }
     """
 
     def __init__(self, run_name: str | None = None) -> None:
@@ -35,11 +37,13 @@ class QuitScreen(ModalScreen[str | None]):
         table.add_column(no_wrap=True, style="bold")
         table.add_column()
         table.add_row(Text("s"), Text("stop training: save the run and quit"))
-        table.add_row(Text("l"), Text(f"leave it running and quit (rnn-tui attach {name} comes back)"))
+        table.add_row(Text("l"), Text("leave it running and quit"))
         table.add_row(Text("esc"), Text("stay"))
         with Vertical() as box:
             box.border_title = "quit: the training runs in its own process"
             yield Static(table, id="quit-choices")
+            yield Static(Text(f"left running, `rnn-tui attach {name}` comes back to it", style="italic"),
+                         id="quit-note")
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)

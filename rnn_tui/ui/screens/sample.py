@@ -158,11 +158,16 @@ class SampleScreen(HostedScreen):
         if not self._restored:
             return
         kept = kept_state(self.app)
-        fields = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
+        fields: dict[str, str | bool] = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
         fields["greedy"] = self.query_one("#greedy", Checkbox).value
         output = self.query_one(SampleOutput)
-        kept.update(fields=fields, prime_text=output.prime, tokens=output.tokens,
-                    confidence=output.confidence, last_settings=self.last_settings)
+        kept.update(
+            fields=fields,
+            prime_text=output.prime,
+            tokens=output.tokens,
+            confidence=output.confidence,
+            last_settings=self.last_settings,
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._remember()
@@ -190,8 +195,10 @@ class SampleScreen(HostedScreen):
             settings = dict(
                 prime=self.query_one("#prime", Input).value if prime is None else prime,
                 temperature=0.8 if temperature is None else temperature,
-                top_k=value("top_k", int), top_p=value("top_p", float),
-                length=value("length", int) or 500, seed=value("seed", int),
+                top_k=value("top_k", int),
+                top_p=value("top_p", float),
+                length=value("length", int) or 500,
+                seed=value("seed", int),
                 greedy=self.query_one("#greedy", Checkbox).value,
             )
             SampleConfig(**settings).validated()
@@ -204,7 +211,9 @@ class SampleScreen(HostedScreen):
             if missing:
                 from rnn_tui.core.corpus import describe_chars
 
-                self.info(f"not in the model's vocabulary: {describe_chars(missing)}; remove them to generate", "bold red")
+                self.info(
+                    f"not in the model's vocabulary: {describe_chars(missing)}; remove them to generate", "bold red"
+                )
                 self.query_one("#prime", Input).add_class("-invalid")
                 return None
         self.query_one("#prime", Input).remove_class("-invalid")
@@ -220,8 +229,12 @@ class SampleScreen(HostedScreen):
         if settings is None or snapshot is None:
             return
         self.query_one(SampleOutput).reset(settings["prime"])
-        self._start(snapshot, settings, dict(settings, step=snapshot.step),
-                    f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)")
+        self._start(
+            snapshot,
+            settings,
+            dict(settings, step=snapshot.step),
+            f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)",
+        )
 
     def _start(self, snapshot: Snapshot, settings: dict[str, Any], record: dict[str, Any], message: str) -> None:
         """Start generating (the worker group is exclusive: one in flight stops); ``record`` is what ctrl+s saves."""
@@ -271,8 +284,10 @@ class SampleScreen(HostedScreen):
         if message.done:
             self.running = False
             self._remember()
-            self.info(f"{len(output.tokens):,} characters \u00b7 ctrl+o continue \u00b7 ctrl+\u2190/\u2192 inspect "
-                      f"\u00b7 pgup/pgdn scroll")
+            self.info(
+                f"{len(output.tokens):,} characters \u00b7 ctrl+o continue \u00b7 ctrl+\u2190/\u2192 inspect "
+                f"\u00b7 pgup/pgdn scroll"
+            )
 
     def action_stop_or_back(self) -> None:
         if self.running:
@@ -337,8 +352,10 @@ class SampleScreen(HostedScreen):
         output.cursor = max(0, min(len(output.tokens) - 1, start + delta))
         token = output.tokens[output.cursor]
         alternatives = "  ".join(f"{visible_whitespace(ch)} {p:.0%}" for ch, p in token.top)
-        self.info(f"char {output.cursor:,}: {visible_whitespace(token.char)} p={token.prob:.2f} \u00b7 "
-                  f"model's top 5: {alternatives}")
+        self.info(
+            f"char {output.cursor:,}: {visible_whitespace(token.char)} p={token.prob:.2f} \u00b7 "
+            f"model's top 5: {alternatives}"
+        )
 
     def action_save(self) -> None:
         path = host(self).sample_save_dir()
@@ -350,7 +367,9 @@ class SampleScreen(HostedScreen):
         path.mkdir(parents=True, exist_ok=True)
         name = time.strftime("sample-%Y%m%d-%H%M%S")
         (path / f"{name}.txt").write_text(output.text, encoding="utf-8")
-        (path / f"{name}.json").write_text(json.dumps(self.last_settings or {}, indent=2, ensure_ascii=False), encoding="utf-8")
+        (path / f"{name}.json").write_text(
+            json.dumps(self.last_settings or {}, indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         self.info(saved_message(path / f"{name}.txt", self.query_one("#sample-info").size.width), "green")
 
 

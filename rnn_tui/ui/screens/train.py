@@ -31,7 +31,7 @@ from rnn_tui.ui.widgets.status_line import StatusLine
 TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.5)
 
 
-Points = list[tuple[float, float]]
+StepLosses = list[tuple[int, float]]  # (step, loss)
 TRAIN_CSS = Path(__file__).with_name("train.tcss")
 
 
@@ -56,8 +56,15 @@ class TrainScreen(HostedScreen):
     class HistoryLoaded(Message):
         """A resumed run's losses from metrics.jsonl (the history worker's result)."""
 
-        def __init__(self, run_dir: str, start_step: int, train: Points, val: Points, saved_at: float | None,
-                     problem: str | None = None) -> None:
+        def __init__(
+            self,
+            run_dir: str,
+            start_step: int,
+            train: StepLosses,
+            val: StepLosses,
+            saved_at: float | None,
+            problem: str | None = None,
+        ) -> None:
             super().__init__()
             self.run_dir, self.start_step, self.train, self.val = run_dir, start_step, train, val
             self.saved_at, self.problem = saved_at, problem
@@ -121,8 +128,10 @@ class TrainScreen(HostedScreen):
             self.run_dir = event.run_dir
             self._set_state("running")
             lead = f"{model_of} \u00b7 " if model_of else ""
-            self.say(f"{lead}training {event.run_name} on {event.device_name} ({event.precision}); "
-                     f"run folder {home_relative(event.run_dir)}")
+            self.say(
+                f"{lead}training {event.run_name} on {event.device_name} ({event.precision}); "
+                f"run folder {home_relative(event.run_dir)}"
+            )
             if event.start_step > 0:
                 self._load_history(event.run_dir, event.start_step)
         elif isinstance(event, ev.Finished):
@@ -183,8 +192,10 @@ class TrainScreen(HostedScreen):
         if stats.saved_step is None:
             stats.saved(start_step, message.saved_at)
         stats.redraw()
-        self.say(f"resumed at step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
-                 f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl")
+        self.say(
+            f"resumed at step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
+            f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl"
+        )
 
     # ---- keys -----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -241,5 +252,6 @@ def _count(n: int, one: str, many: str) -> str:
 
 def _number(value: object) -> float | None:
     """A finite number from a metrics row, or None (a damaged row is skipped, not fatal)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return value if ok else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None

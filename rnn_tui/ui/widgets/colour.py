@@ -33,8 +33,8 @@ def xterm(number: int) -> Color:
 def luminance(color: Color) -> float:
     """WCAG relative luminance of the colour as rich's default theme shows it."""
 
-    def channel(c: int) -> float:
-        c = c / 255
+    def channel(value: int) -> float:
+        c = value / 255
         return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
 
     r, g, b = color.get_truecolor()
@@ -48,8 +48,10 @@ def contrast(a: Color, b: Color) -> float:
 
 def worst_contrast(foreground: Color, background: Color) -> float:
     """The lowest contrast of the pair in truecolor, 256 and 16 colours."""
-    return min(contrast(foreground.downgrade(system), background.downgrade(system))
-               for system in (ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT, ColorSystem.STANDARD))
+    return min(
+        contrast(foreground.downgrade(system), background.downgrade(system))
+        for system in (ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT, ColorSystem.STANDARD)
+    )
 
 
 @cache

@@ -6,6 +6,9 @@ the cursor, keeping the pane full: it scrolls only as far as the text goes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -24,12 +27,12 @@ class GateText(Widget, can_focus=True):
     GateText { width: 1fr; height: 1fr; padding: 0 1; }
     """
     cursor: reactive[int] = reactive(0)
-    anchor: reactive[int | None] = reactive(None)
+    selection_anchor: reactive[int | None] = reactive(None)  # the selection's other end (shift+arrows)
 
     class CursorMoved(Message):
         """The cursor was put on a character with the mouse."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chars: tuple[str, ...] = ()
         self.values: list[float] = []
@@ -38,7 +41,7 @@ class GateText(Widget, can_focus=True):
         self._rows: list[int] = [0]
         self._rows_width = -1
 
-    def set_data(self, chars, values, diverging: bool) -> None:
+    def set_data(self, chars: Iterable[str], values: Iterable[float], diverging: bool) -> None:
         self.chars, self.values, self.diverging = tuple(chars), list(values), diverging
         self._rows_width = -1
         self.cursor = min(self.cursor, max(0, len(self.chars) - 1))
@@ -51,9 +54,9 @@ class GateText(Widget, can_focus=True):
 
     @property
     def span(self) -> tuple[int, int]:
-        if self.anchor is None:
+        if self.selection_anchor is None:
             return self.cursor, self.cursor + 1
-        return min(self.anchor, self.cursor), max(self.anchor, self.cursor) + 1
+        return min(self.selection_anchor, self.cursor), max(self.selection_anchor, self.cursor) + 1
 
     @property
     def rows(self) -> list[int]:
@@ -119,7 +122,7 @@ class GateText(Widget, can_focus=True):
             return
         index = self.index_at(offset.x, offset.y)
         if index is not None:
-            self.anchor = None
+            self.selection_anchor = None
             self.cursor = index
             self.post_message(self.CursorMoved())
 
@@ -129,5 +132,5 @@ class GateText(Widget, can_focus=True):
     def watch_cursor(self) -> None:
         self.refresh()
 
-    def watch_anchor(self) -> None:
+    def watch_selection_anchor(self) -> None:
         self.refresh()

@@ -37,8 +37,14 @@ class GradFlowPlot(Static):
         series = [Series(_log_points(row), INITIAL_STYLE) for row in self.flow.initial or ()]
         for k, row in enumerate(self.flow.layers):
             series.append(Series(_log_points(row), _layer_style(k)))
-        text = render_plot(series, self.content_size.width, self.content_size.height - 1, x_label="distance T-t",
-                           log_y=True, x_range=(0, len(self.flow.distance) - 1))
+        text = render_plot(
+            series,
+            self.content_size.width,
+            self.content_size.height - 1,
+            x_label="distance T-t",
+            log_y=True,
+            x_range=(0, len(self.flow.distance) - 1),
+        )
         text.append("\n")
         for k in range(len(self.flow.layers)):
             text.append(f"\u2500\u2500 layer {k + 1}  ", style=_layer_style(k))

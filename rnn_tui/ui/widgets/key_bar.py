@@ -8,7 +8,10 @@ that do not fit whole; help is kept at the end, since it lists the rest.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
+from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -16,7 +19,7 @@ KEEP = ("help", "app.help")  # the entry that leads to everything that was dropp
 
 
 class KeyBar(Footer):
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
@@ -54,7 +57,7 @@ class KeyBar(Footer):
         chosen += [e for e in entries if e[0].action in KEEP]
         return chosen
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
         width = self.size.width or self.screen.size.width or self.app.size.width

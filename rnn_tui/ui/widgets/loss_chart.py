@@ -134,4 +134,4 @@ class LossChart(Widget):
 def _halve(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Pairs averaged; an odd last point is kept as it is."""
     out = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(points[::2], points[1::2])]
-    return out + points[len(points) - len(points) % 2:]
+    return out + points[len(points) - len(points) % 2 :]

@@ -10,6 +10,7 @@ from the others. Pure functions of their inputs, so tests can assert on the text
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -17,6 +18,7 @@ from rich.text import Text
 
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][column] within a cell
 _MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+Span = tuple[int, int, str, int]  # a tick label on the x axis: start, end, text, tick column
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Series:
     marker: str | None = None  # draw each point as this character instead of a line
 
 
-def nice_steps(span: float, max_ticks: int):
+def nice_steps(span: float, max_ticks: int) -> Iterator[float]:
     """Round tick spacings, smallest first, giving at most ``max_ticks`` intervals over ``span``."""
     span = max(span, 1e-12)
     exponent = math.floor(math.log10(span / max(max_ticks, 1)))
@@ -51,7 +53,7 @@ def tick_labels(values: list[float], step: float, decades: bool = False) -> list
     big = step >= 1000 and max(abs(v) for v in values) >= 10_000
     scale, suffix = (1000.0, "k") if big else (1.0, "")
     decimals = max(0, -math.floor(math.log10(step / scale) + 1e-9))
-    if round(step / scale / 10.0 ** -decimals, 6) % 1:  # 2.5 x 10^k needs one more place
+    if round(step / scale / 10.0**-decimals, 6) % 1:  # 2.5 x 10^k needs one more place
         decimals += 1
     for extra in range(4):
         labels = [f"{v / scale:,.{decimals + extra}f}{suffix}" for v in values]
@@ -67,8 +69,15 @@ def decade_label(exponent: float) -> str:
     return {-1: "0.1", 0: "1", 1: "10"}.get(k, f"1e{k}")
 
 
-def render_plot(series: list[Series], width: int, height: int, x_label: str = "", axis_style: str = "dim",
-                log_y: bool = False, x_range: tuple[float, float] | None = None) -> Text:
+def render_plot(
+    series: list[Series],
+    width: int,
+    height: int,
+    x_label: str = "",
+    axis_style: str = "dim",
+    log_y: bool = False,
+    x_range: tuple[float, float] | None = None,
+) -> Text:
     """Draw ``series`` into ``width`` x ``height`` cells (axes and labels included).
 
     With ``log_y`` the y values are already log10 and the axis is labelled by decades.
@@ -97,7 +106,7 @@ def render_plot(series: list[Series], width: int, height: int, x_label: str = ""
     plot_w = max(4, width - label_w - 1)
     dots_w, dots_h = plot_w * 2, plot_h * 4
 
-    def to_dot(x, y):
+    def to_dot(x: float, y: float) -> tuple[int, int]:
         dx = round((x - x0) / (x1 - x0) * (dots_w - 1))
         dy = round((y1 - y) / (y1 - y0) * (dots_h - 1))
         return max(0, min(dots_w - 1, dx)), max(0, min(dots_h - 1, dy))
@@ -112,8 +121,11 @@ def render_plot(series: list[Series], width: int, height: int, x_label: str = ""
                 row, col = dy // 4, dx // 2
                 taken = markers.get((row, col))
                 if taken is not None and taken != (s.marker, s.style):  # another series' point: step aside
-                    free = [(r, c) for r, c in ((row, col - 1), (row, col + 1), (row - 1, col), (row + 1, col))
-                            if 0 <= r < plot_h and 0 <= c < plot_w and (r, c) not in markers]
+                    free = [
+                        (r, c)
+                        for r, c in ((row, col - 1), (row, col + 1), (row - 1, col), (row + 1, col))
+                        if 0 <= r < plot_h and 0 <= c < plot_w and (r, c) not in markers
+                    ]
                     row, col = free[0] if free else (row, col)
                 markers[(row, col)] = (s.marker, s.style)
             continue
@@ -163,7 +175,7 @@ def _y_axis(y0: float, y1: float, plot_h: int, log_y: bool) -> tuple[list[float]
     return [], []  # pragma: no cover - a large enough step always leaves one tick or none
 
 
-def _x_axis(x0: float, x1: float, plot_w: int, column, x_label: str) -> tuple[str, str]:
+def _x_axis(x0: float, x1: float, plot_w: int, column: Callable[[float], int], x_label: str) -> tuple[str, str]:
     """The axis line with a tick mark under each label, and the label line with the axis name.
 
     The name goes after the last label when a round spacing with three or more labels
@@ -198,11 +210,11 @@ def _x_axis(x0: float, x1: float, plot_w: int, column, x_label: str) -> tuple[st
         text[start:end] = label
     slot = plot_w - len(x_label) if at_end else 0 if at_start else _name_slot(spans, plot_w, x_label)
     if x_label and slot is not None:
-        text[slot:slot + len(x_label)] = x_label
+        text[slot : slot + len(x_label)] = x_label
     return "".join(line), "".join(text).rstrip()
 
 
-def _name_slot(spans, plot_w: int, name: str) -> int | None:
+def _name_slot(spans: list[Span], plot_w: int, name: str) -> int | None:
     """Where the axis name fits between tick labels with two spaces either side (the widest gap)."""
     if not name:
         return None

@@ -6,6 +6,8 @@ shown rather than ending silently.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -17,7 +19,7 @@ class SampleLog(Static):
     SampleLog { height: 1fr; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(Text("the first sample appears after a few seconds of training", style="dim"), **kwargs)
         self.text = ""
         self.step = 0

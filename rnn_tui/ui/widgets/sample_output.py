@@ -7,6 +7,9 @@ costs the same to redraw as a short one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -16,6 +19,9 @@ from textual.strip import Strip
 
 from rnn_tui.ui.widgets.colour import value_style
 from rnn_tui.ui.widgets.text_layout import NEWLINE_MARK, row_of, shown, wrap_rows
+
+if TYPE_CHECKING:
+    from rnn_tui.core.sampling import Token
 
 PRIME = Style(bold=True, underline=True)
 CURSOR = Style(reverse=True, bold=True, underline=True)
@@ -28,17 +34,17 @@ class SampleOutput(ScrollView, can_focus=True):
     confidence: reactive[bool] = reactive(False)
     cursor: reactive[int] = reactive(-1)
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.prime = ""
-        self.tokens: list = []
+        self.tokens: list[Token] = []
         self.chars: list[str] = []
         self.rows: list[int] = [0]
         self._rows_width = 0
         self.following = True  # at the end: stay there as text arrives; scrolled back: stay put
 
     # ---- content ------------------------------------------------------------
-    def reset(self, prime: str, tokens=()) -> None:
+    def reset(self, prime: str, tokens: Iterable[Token] = ()) -> None:
         self.prime, self.tokens = prime, list(tokens)
         self.chars = list(prime) + [t.char for t in self.tokens]
         self.cursor = -1
@@ -46,7 +52,7 @@ class SampleOutput(ScrollView, can_focus=True):
         self.following = True
         self.scroll_end(animate=False, x_axis=False)
 
-    def extend(self, tokens) -> None:
+    def extend(self, tokens: list[Token]) -> None:
         if not tokens:
             return
         self.tokens.extend(tokens)
@@ -114,7 +120,11 @@ class SampleOutput(ScrollView, can_focus=True):
                 style = value_style(token.prob, False) if self.confidence else Style()
                 if i - primed == self.cursor:
                     style = style + CURSOR
-            mark = NEWLINE_MARK if (i >= primed and i - primed == self.cursor) or (self.confidence and i >= primed) else " "
+            mark = (
+                NEWLINE_MARK
+                if (i >= primed and i - primed == self.cursor) or (self.confidence and i >= primed)
+                else " "
+            )
             segments.append(Segment(shown(ch, mark), base + style))
         return Strip(segments).crop_extend(0, width, base)
 

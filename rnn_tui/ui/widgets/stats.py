@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.table import Table
@@ -17,6 +17,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from rnn_tui.core.units import NATS_TO_BITS, ago, count, duration
+
+if TYPE_CHECKING:
+    from rnn_tui.core import events as ev
 
 
 class StatsPanel(Static):
@@ -34,8 +37,8 @@ class StatsPanel(Static):
 
     def reset(self) -> None:
         """Forget the previous run (compare mode trains several in turn)."""
-        self.started = None
-        self.progress = None
+        self.started: ev.Started | None = None
+        self.progress: ev.Progress | None = None
         self.train_loss: float | None = None
         self.last_val: float | None = None
         self.best_val: float | None = None
@@ -113,7 +116,7 @@ class StatsPanel(Static):
         width = max(1, self.content_size.width - self.LABEL_WIDTH - 1) if self.content_size.width else 0
         height = self.content_size.height or 0
 
-        def lines(value) -> int:
+        def lines(value: object) -> int:
             return max(1, math.ceil(cell_len(str(value)) / width)) if width else 1
 
         keep = list(rows)

@@ -7,6 +7,7 @@ line rather than losing its end.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -19,7 +20,7 @@ class StatusLine(Static):
     StatusLine { height: auto; max-height: 2; padding: 0 1; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.clock = time.time  # tests freeze it for pictures that do not change
         self.history: list[tuple[float, str, str]] = []
