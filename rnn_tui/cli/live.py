@@ -95,7 +95,7 @@ def _records(sock: socket.socket, timeout: float | None = None):
             return
         if not data:
             return
-        yield from reader.feed(data)
+        yield from reader.stream(data)
 
 
 # ---- attach and stop -----------------------------------------------------------------------------

@@ -65,7 +65,7 @@ class Saved:
     step: int
     path: str
     kind: str  # "latest" or "best"
-    reason: str  # "autosave", "request", "best", "final", "rollback"
+    reason: str  # "autosave", "request", "best", "final"
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class Notice:
 
 @dataclass(frozen=True)
 class StateChanged:
-    state: str  # "running", "paused", "stopping"
+    state: str  # "running" or "paused"
 
 
 @dataclass(frozen=True)

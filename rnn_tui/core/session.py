@@ -199,10 +199,6 @@ def demo_corpus_path() -> str:
     return str(path)
 
 
-def corpus_display_name(path: str) -> str:
-    return Path(path).name
-
-
 def validation_text(run_dir, length: int = 4000) -> str | None:
     """The start of a saved run's validation split, if its corpus is still where it was."""
     from rnn_tui.core.errors import UserError

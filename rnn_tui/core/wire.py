@@ -162,8 +162,12 @@ class FrameReader:
         self.buffer = bytearray()
 
     def feed(self, data: bytes) -> list:
+        return list(self.stream(data))
+
+    def stream(self, data: bytes):
+        """The records ``data`` completes, decoded one at a time as they are taken (a reader can act on
+        a record before the next, perhaps large, is decoded)."""
         self.buffer += data
-        records = []
         while len(self.buffer) >= HEADER.size:
             size, blob_size = HEADER.unpack_from(self.buffer)
             if size > MAX_JSON or blob_size > self.max_blob:
@@ -176,5 +180,4 @@ class FrameReader:
             del self.buffer[:end]
             if self.skip and _type_of(body) in self.skip:
                 continue
-            records.append(decode(body, blob, self.allowed))
-        return records
+            yield decode(body, blob, self.allowed)

@@ -188,11 +188,10 @@ class RemoteBridge:
             if not data:
                 return self._ended or self.left_running
             try:
-                records = reader.feed(data)
+                for record in reader.stream(data):
+                    self._dispatch(record)
             except wire.WireError:
                 return False  # not a frame of ours: try the run's socket afresh
-            for record in records:
-                self._dispatch(record)
 
     def _dispatch(self, record) -> None:
         if isinstance(record, wire.Welcome):

@@ -1,12 +1,13 @@
 """torchrun with 2 CPU processes on the gloo backend: one run saved once, the loss falls, resume works."""
 
+import pytest
 import json
 import subprocess
 
-import torch
-
 from tests.cli.test_cli import TINY, rnn_tui
 from tests.conftest import PYTHON, REPO, cli_env
+
+pytestmark = pytest.mark.slow
 
 
 def torchrun(home, *args, nproc=2):
@@ -35,8 +36,10 @@ def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus):
     assert "module." not in "".join(state["model"])  # plain parameter names: an ordinary run
     resumed = rnn_tui(runs_home, "--headless", "--resume", "ddp", "--max-steps", "70", "--threads", "1")
     assert resumed.returncode == 0, resumed.stderr
-    assert load_checkpoint(run / "latest.pt")["step"] == 70
-    torch.testing.assert_close(state["hidden"][0].shape, torch.Size([1, 8, 32]))
+    after = load_checkpoint(run / "latest.pt")
+    assert after["step"] == 70 and tuple(after["hidden"][0].shape) == (1, 8, 32)  # all 8 streams carried on
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-10:] == list(range(61, 71)) and len(steps) == len(set(steps))  # the history continues, no repeats
 
 
 def test_batch_must_split_evenly(runs_home, small_corpus):

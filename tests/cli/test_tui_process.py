@@ -13,6 +13,8 @@ import pytest
 from tests.cli.test_cli import TINY
 from tests.conftest import PYTHON, REPO, cli_env
 
+pytestmark = pytest.mark.slow
+
 
 def drain(fd, seconds):
     end = time.monotonic() + seconds

@@ -23,16 +23,11 @@ class StatusLine(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.clock = time.time  # tests freeze it for pictures that do not change
-        self.history: list[tuple[float, str, str]] = []
-
-    @property
-    def message(self) -> str:
-        return self.history[-1][2] if self.history else ""
+        self.message = ""  # the line shown now (tests read it)
 
     def say(self, message: str, level: str = "info") -> None:
         now = self.clock()
-        self.history.append((now, level, message))
-        del self.history[:-200]
+        self.message = message
         line = Text(time.strftime("%H:%M:%S ", time.localtime(now)), style="dim")
         line.append(message.replace("\n", " "), style=STYLES.get(level, ""))
         self.update(line)
