@@ -72,7 +72,7 @@ def main() -> int:
                 def resumed():
                     return re.findall(rf"resumed {NAME} at step (\d+)", (run_dir / "trainer.log").read_text(errors="replace"))
                 resumes += 1
-                _wait(lambda: len(resumed()) >= resumes, 5)  # the note may follow the start by a moment
+                _wait(lambda n=resumes: len(resumed()) >= n, 5)  # the note may follow the start by a moment
                 got = resumed()
                 if not got or int(got[-1]) != resume_from:
                     trouble.append(f"resumed at {got[-1] if got else '?'}, newest checkpoint was {resume_from}")
@@ -89,10 +89,10 @@ def main() -> int:
             viewer.kill()
         if victim in ("trainer", "both"):
             os.kill(trainer, signal.SIGKILL)
-            _wait(lambda: not _alive(trainer), 10)
+            _wait(lambda pid=trainer: not _alive(pid), 10)
         listing = _cli(env, "runs").stdout
         if victim == "viewer":
-            if not _wait(lambda: _rows(run_dir) > before + 5, 10):
+            if not _wait(lambda rows=before: _rows(run_dir) > rows + 5, 10):
                 trouble.append("the trainer stopped when its viewer was killed")
             if f"  {NAME}  PID {trainer}" not in listing:
                 trouble.append("`runs` does not list the live trainer")

@@ -61,7 +61,7 @@ def train_headless(request, on_hangup: str | None = None, service: dict | None =
                                 commands=commands, distributed=distributed, progress=progress)
     if distributed is None or distributed.is_main:
         server = LiveServer(commands, orchestrator.stop, validation=lambda: _validation_text(orchestrator),
-                            compare=request.compare, can_pause=distributed is None)
+                            compare=request.compare, distributed=distributed is not None)
         server.start(first_viewer=(service or {}).get("viewer"))
     received = {}
 

@@ -69,8 +69,10 @@ def detach(request) -> int:
         return 1
     name = started.run_name
     _say(name, sys.stdout)  # stdout holds the name alone: NAME=$(rnn-tui corpus.txt --detach)
-    _say(f"rnn-tui: run {name} trains in the background (PID {process.pid})\n"
-         f"  watch: rnn-tui attach {name}\n  stop:  rnn-tui stop {name}\n  log:   {Path(started.run_dir) / 'trainer.log'}")
+    ref = name[: -len(request.compare[0]) - 1] if request.compare else name  # a comparison: all its runs
+    what = f"the comparison {ref}-{{{','.join(request.compare)}}}" if request.compare else f"run {name}"
+    _say(f"rnn-tui: {what} trains in the background (PID {process.pid})\n"
+         f"  watch: rnn-tui attach {ref}\n  stop:  rnn-tui stop {ref}\n  log:   {Path(started.run_dir) / 'trainer.log'}")
     return 0
 
 
@@ -102,37 +104,66 @@ def _records(sock: socket.socket, timeout: float | None = None):
 
 def find_live(ref: str | None, runs_dir: str | None):
     """The live run RUN names (no RUN: the most recently started one), or one clear error line."""
-    from rnn_tui.core.live import live_run, live_runs
-    from rnn_tui.core.paths import run_name_problem, runs_dir as default_runs_dir
+    from rnn_tui.core.live import live_runs
+    from rnn_tui.core.paths import runs_dir as default_runs_dir
 
-    root = default_runs_dir(runs_dir)
     if ref is None:
+        root = default_runs_dir(runs_dir)
         found = live_runs(root)
         if not found:
             raise RunError(f"no run is training now in {root}; `rnn-tui runs` lists the saved ones "
                            "(`rnn-tui --resume RUN` continues one)")
         serving = [r for r in found if r.socket is not None]
         return (serving or found)[0]
-    from rnn_tui.core.runs import find_run, is_path_ref
-
-    if not is_path_ref(ref) and not run_name_problem(ref) and not (root / ref).is_dir():
-        matches = [r for r in live_runs(root) if r.name.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            names = ", ".join(r.name for r in matches[:6])
-            raise RunError(f"{ref!r} matches {len(matches)} live runs ({names}); type more of the name")
-    run = find_run(ref, root)
-    live = live_run(run.path)
+    run, live = _resolve(ref, runs_dir)
     if live is None:
         raise RunError(f"{run.name} is not training now; `rnn-tui --resume {run.name}` continues it")
     return live
 
 
+def _resolve(ref: str, runs_dir: str | None):
+    """(run, its LiveRun or None): a unique start of a live run's name first (a comparison's runs share
+    one), then any run by name, prefix or folder."""
+    from rnn_tui.core.live import live_run, live_runs
+    from rnn_tui.core.paths import run_name_problem
+    from rnn_tui.core.paths import runs_dir as default_runs_dir
+    from rnn_tui.core.runs import Run, find_run, is_path_ref
+
+    root = default_runs_dir(runs_dir)
+    if not is_path_ref(ref) and not run_name_problem(ref) and not (root / ref).is_dir():
+        matches = [r for r in live_runs(root) if r.name.startswith(ref)]
+        if len(matches) == 1:
+            return Run(matches[0].run_dir), matches[0]
+        if len(matches) > 1:
+            names = ", ".join(r.name for r in matches[:6])
+            raise RunError(f"{ref!r} matches {len(matches)} live runs ({names}); type more of the name")
+    run = find_run(ref, root)
+    return run, live_run(run.path)
+
+
+def _reachable(ref: str | None, runs_dir: str | None, seconds: float = 3.0):
+    """The live run, once its socket answers: a compared run moves its socket to the next run's folder,
+    and a trainer that is just starting has not opened it yet."""
+    from rnn_tui.core.service import connect
+
+    deadline = time.monotonic() + seconds
+    while True:
+        live = find_live(ref, runs_dir)
+        if live.socket is not None:
+            try:
+                connect(live.socket, timeout=2.0).close()
+                return live
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            return live
+        time.sleep(0.2)
+
+
 def attach(args) -> int:
     from rnn_tui.cli.main import require_terminal
 
-    live = find_live(args.run, args.runs_dir)
+    live = _reachable(args.run, args.runs_dir)
     if live.socket is None:
         raise RunError(f"{live.name} is training (PID {live.pid or 'unknown'}) in a process that serves no viewers "
                        f"(an older rnn-tui, or the app with --in-process); watch its folder {live.run_dir}")
@@ -147,13 +178,10 @@ def stop(args) -> int:
     from rnn_tui.core import commands as cmd
     from rnn_tui.core import events as ev
     from rnn_tui.core import wire
-    from rnn_tui.core.live import live_run, lock_held
-    from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.runs import find_run
+    from rnn_tui.core.live import lock_held
     from rnn_tui.core.service import connect
 
-    run = find_run(args.run, default_runs_dir(args.runs_dir))
-    live = live_run(run.path)
+    run, live = _resolve(args.run, args.runs_dir)
     if live is None:
         _say(f"rnn-tui: {run.name} is not training; nothing to stop (its last checkpoint is in {run.path})")
         return 0

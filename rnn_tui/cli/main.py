@@ -76,7 +76,8 @@ def train_parser() -> Parser:
                    help="what a hang-up (SSH dropped, terminal closed) does to the training: stop saves and stops it, "
                         "continue leaves it running to attach to later (default: continue over SSH, else stop; "
                         "--headless: stop)")
-    p.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # the trainer in the app's process
+    p.add_argument("--in-process", action="store_true", help="keep the trainer on a thread of the app (then leaving "
+                                                               "always saves and stops it)")
     p.add_argument("--resume", metavar="RUN", help="continue a saved run (name, folder) at its exact step")
     p.add_argument("--allow-corpus-change", action="store_true", help="resume even if the corpus file changed")
     p.add_argument("--name", type=_run_name, help="run name, one plain folder name (default: corpus stem, cell and time)")

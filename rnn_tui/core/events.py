@@ -43,6 +43,7 @@ class Progress:
     chars_seen: int
     skipped_steps: int
     memory: tuple[int, int] | None = None  # GPU bytes (used, total)
+    threads: int | None = None  # CPU threads training uses now (the thread tuner may change it)
 
 
 @dataclass(frozen=True)

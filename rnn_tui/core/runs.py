@@ -186,8 +186,10 @@ class Run:
     def truncate_metrics(self, after_step: int) -> None:
         """Drop rows logged after ``after_step`` (left by a run that died after its last save).
 
-        Every other line stays as it was, unreadable ones included; only a last line cut short by a
-        crash goes, so that the next row starts on a line of its own. Nothing is written if nothing changes.
+        The history up to ``after_step`` stays as it was, unreadable lines among it included (what
+        they held cannot be known); everything after its last row, unreadable lines too, is the tail
+        of the run that died and goes, as does a last line cut short by a crash, so that the next
+        row starts on a line of its own. Nothing is written if nothing changes.
         """
         try:
             data = self.metrics_path.read_bytes()
@@ -195,9 +197,11 @@ class Run:
             return
         lines = data.split(b"\n")
         tail = lines.pop()  # b"" when the file ends with a newline
-        keep = [line for line in lines if not _logged_after(line, after_step)]
-        if tail and _row_step(tail) is not None and not _logged_after(tail, after_step):
-            keep.append(tail)  # a whole row that only lacks its newline
+        if tail and _row_step(tail) is not None:
+            lines.append(tail)  # a whole row that only lacks its newline
+        kept_rows = [i for i, line in enumerate(lines) if (step := _row_step(line)) is not None and step <= after_step]
+        history = lines[: kept_rows[-1] + 1] if kept_rows else []
+        keep = [line for line in history if not _logged_after(line, after_step)]
         new = b"".join(line + b"\n" for line in keep)
         if new == data:
             return

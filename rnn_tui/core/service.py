@@ -174,12 +174,12 @@ class LiveServer:
     """Serves events to viewers and takes their commands. ``stop(reason)`` ends the whole request."""
 
     def __init__(self, commands: queue.Queue, stop, validation=None, compare: tuple[str, ...] = (),
-                 can_pause: bool = True):
+                 distributed: bool = False):
         self.commands = commands
         self.stop = stop
         self.validation = validation  # () -> str | None, the start of the validation text
         self.compare = tuple(compare)
-        self.can_pause = can_pause  # False under torchrun: one rank may not wait alone
+        self.distributed = distributed  # torchrun: rank 0 serves, and may not pause or save alone
         self.replay = Replay(compare=bool(compare))
         self.state = "preparing"
         self.run_dir: Path | None = None
@@ -414,8 +414,10 @@ class LiveServer:
     def _command(self, viewer: _Viewer, request) -> None:
         if isinstance(request, cmd.Stop):
             self.stop(request.reason)  # the whole request: a compared run's later cells must not start
-        elif isinstance(request, (cmd.Pause, cmd.Resume)) and not self.can_pause:
-            viewer.queue(_Frame(ev.Notice("warning", "pausing is not possible under torchrun: the other ranks would wait")))
+        elif isinstance(request, (cmd.Pause, cmd.Resume, cmd.Save)) and self.distributed:
+            what = "saving on request" if isinstance(request, cmd.Save) else "pausing"
+            viewer.queue(_Frame(ev.Notice("warning", f"{what} is not possible under torchrun: every rank would have to "
+                                                     "agree (it autosaves, and saves when stopped)")))
             self._want_write(viewer)
         else:
             self.commands.put(request)

@@ -117,7 +117,7 @@ def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, p
     source = "" if ckpt_path.name == "latest.pt" else f" (from {ckpt_path.name}, the newest complete checkpoint)"
     if ckpt_path == Path(resume).expanduser():
         source = f" (from {ckpt_path})"
-    notes.insert(0, f"resumed {run.name} at step {state.get('step', 0)}{source}")
+    notes.insert(0, f"resumed {run.name} at step {int(state.get('step', 0)):,}{source}")
     skipped = run.read_metrics_counted()[1]
     if skipped:
         notes.append(f"{skipped} damaged line{'s' if skipped != 1 else ''} in {run.name}'s metrics.jsonl skipped")

@@ -520,8 +520,13 @@ class Trainer:
         self.sink(ev.Progress(
             self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
             last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
-            memory(self.device),
+            memory(self.device), self._threads_now(),
         ))
+
+    def _threads_now(self) -> int | None:
+        if self.device is None or self.device.type != "cpu":
+            return None
+        return self.tuner.current if self.tuner is not None else torch.get_num_threads()
 
     def _tune_threads(self, seconds: float) -> None:
         before, switches = self.tuner.current, self.tuner.switches

@@ -145,6 +145,19 @@ def _load_weights(blob: bytes) -> dict:
     return weights
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A whole frame not decoded yet (a Snapshot: its weights need torch, which takes a while to load)."""
+
+    kind: str
+    body: bytes
+    blob: bytes
+    allowed: dict
+
+    def decode(self):
+        return decode(self.body, self.blob, self.allowed)
+
+
 def _type_of(body: bytes) -> str | None:
     head = body[:64]
     if head.startswith(b'{"type":"'):
@@ -155,10 +168,12 @@ def _type_of(body: bytes) -> str | None:
 class FrameReader:
     """Splits a byte stream into frames: feed what ``recv`` returned, take whole frames."""
 
-    def __init__(self, allowed: dict = KNOWN, max_blob: int = MAX_BLOB, skip: frozenset = frozenset()):
+    def __init__(self, allowed: dict = KNOWN, max_blob: int = MAX_BLOB, skip: frozenset = frozenset(),
+                 defer: frozenset = frozenset()):
         self.allowed = allowed
         self.max_blob = max_blob
         self.skip = skip  # record types to pass over unread (a Snapshot for a reader without torch)
+        self.defer = defer  # record types handed out as ``Deferred``, decoded when the reader chooses
         self.buffer = bytearray()
 
     def feed(self, data: bytes) -> list:
@@ -178,6 +193,11 @@ class FrameReader:
             body = bytes(self.buffer[HEADER.size:HEADER.size + size])
             blob = bytes(self.buffer[HEADER.size + size:end])
             del self.buffer[:end]
-            if self.skip and _type_of(body) in self.skip:
-                continue
+            if self.skip or self.defer:
+                kind = _type_of(body)
+                if kind in self.skip:
+                    continue
+                if kind is not None and kind in self.defer:
+                    yield Deferred(kind, body, blob, self.allowed)
+                    continue
             yield decode(body, blob, self.allowed)

@@ -124,8 +124,6 @@ class RnnTuiApp(RnnTuiBase):
         if isinstance(event, ev.Started):
             self.started = event
             self.sub_title = event.run_name
-            for note in event.notes:
-                self.notify(note, severity="warning", markup=False)
         elif isinstance(event, ev.Notice):
             if event.level != "info":
                 self.notify(event.message, severity="error" if event.level == "error" else "warning", markup=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +23,9 @@ from rnn_tui.core import wire
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
 
 RECONNECT_S = 3.0  # how long to try the run's socket again when a live trainer dropped us
+# The first weights wait this long before torch is loaded to read them: loading it competes with
+# drawing the run's history (the views that need weights say "no weights yet" meanwhile).
+FIRST_WEIGHTS_AFTER_S = 1.5
 
 
 class _ValidationText:
@@ -68,6 +72,10 @@ class RemoteBridge:
         self._send_lock = threading.Lock()
         self._unsent: list[bytes] = []
         self._began = False
+        self._first_weights: wire.Deferred | None = None
+        self._weights_thread: threading.Thread | None = None
+        self._weights_ready = "torch" in sys.modules  # loaded already: no reason to wait
+        self._weights_lock = threading.Lock()
 
     @classmethod
     def launch(cls, app, request, **options) -> RemoteBridge:
@@ -175,7 +183,7 @@ class RemoteBridge:
 
     def _read_until_closed(self) -> bool:
         """Read and post until the connection ends; True if it ended as the run did."""
-        reader = wire.FrameReader(wire.EVENTS)
+        reader = wire.FrameReader(wire.EVENTS, defer=frozenset({"Snapshot"}))
         sock = self.sock
         while True:
             try:
@@ -194,6 +202,9 @@ class RemoteBridge:
                 return False  # not a frame of ours: try the run's socket afresh
 
     def _dispatch(self, record) -> None:
+        if isinstance(record, wire.Deferred):
+            self._weights(record)
+            return
         if isinstance(record, wire.Welcome):
             self.pid = record.pid
             self.run_dir = record.run_dir or self.run_dir
@@ -233,6 +244,34 @@ class RemoteBridge:
             if not self.request.compare or isinstance(record, ev.Failed):
                 self._ended = True
         self.app.post_message(TrainerEvent(record))
+
+    def _weights(self, frame: wire.Deferred) -> None:
+        """Post a Snapshot; the first is read on a thread of its own a moment later (see FIRST_WEIGHTS_AFTER_S)."""
+        with self._weights_lock:
+            if self._weights_ready:
+                self._post_weights(frame)
+                return
+            self._first_weights = frame  # the newest wins
+            if self._weights_thread is not None:
+                return
+            self._weights_thread = threading.Thread(target=self._first_snapshot, name="rnn-tui-weights", daemon=True)
+        self._weights_thread.start()
+
+    def _first_snapshot(self) -> None:
+        time.sleep(FIRST_WEIGHTS_AFTER_S)
+        import torch  # noqa: F401 - the slow part, outside the lock
+
+        with self._weights_lock:  # held while posting: a newer snapshot never arrives before this one
+            frame, self._first_weights = self._first_weights, None
+            self._weights_ready = True
+            if frame is not None:
+                self._post_weights(frame)
+
+    def _post_weights(self, frame: wire.Deferred) -> None:
+        try:
+            self.app.post_message(SnapshotReady(frame.decode()))
+        except wire.WireError:
+            pass  # unreadable weights: the views keep the ones they have
 
     def _merge_progress(self, progress: ev.Progress) -> None:
         pending = self._pending_progress

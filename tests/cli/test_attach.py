@@ -202,6 +202,11 @@ def test_leave_running_then_attach_shows_the_history_and_the_steps_go_on(runs_ho
         while max(int(s.replace(",", "")) for s in re.findall(r"step\s+([\d,]+)", viewer.text)) <= first:
             assert time.monotonic() < deadline
             viewer.read(0.2)
+        deadline = time.monotonic() + 30  # the gate view on the trainer's newest weights and validation text
+        while "validation text" not in viewer.text:
+            assert time.monotonic() < deadline, viewer.text[-600:]
+            viewer.keys(b"g", pause=1.0)
+        viewer.keys(b"\x1b")
         viewer.keys(b"q")
         viewer.wait_for(r"stop training")
         viewer.keys(b"s")

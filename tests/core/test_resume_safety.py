@@ -99,13 +99,17 @@ def test_a_resume_never_goes_back_past_newer_checkpoints_or_cuts_their_history(s
     assert after["step"] >= 40 and after["best_val_loss"] <= best["best_val_loss"]
 
 
-def test_metrics_are_trimmed_only_past_the_step_resumed_from_and_bad_lines_survive(small_corpus):
+def test_metrics_are_trimmed_only_past_the_step_resumed_from_and_bad_lines_in_the_history_survive(small_corpus):
     _, _, run, _ = train(small_corpus, max_steps=10)
-    with open(run.metrics_path, "a") as fh:  # rows a killed run logged after its last save, a damaged line, a cut row
-        fh.write('[1,2,3]\n{"step":11,"lr":0.1}\n{"step":12,"lr":0.1}\n{"step":13,"l')
+    lines = run.metrics_path.read_text().splitlines(keepends=True)
+    lines.insert(5, "[1,2,3]\n")  # a damaged line inside the history: what it held cannot be known, it stays
+    # after the last saved step: rows a killed run logged, damaged lines, a cut row: the dead run's tail
+    lines.append('{"step":11,"lr":0.1}\n{"step":"abc"}\n{"step":1e999}\n{"step":12,"lr":0.1}\n[4,5]\n{"step":13,"l')
+    run.metrics_path.write_text("".join(lines))
     train(resume="r", max_steps=12)
     text = run.metrics_path.read_text()
     assert "[1,2,3]\n" in text and text.endswith("\n")
+    assert "abc" not in text and "1e999" not in text and "[4,5]" not in text
     assert [r["step"] for r in run.read_metrics()] == list(range(1, 13))
 
 

@@ -232,3 +232,18 @@ def test_compared_runs_replay_whole_for_a_late_viewer(tmp_path):
                      "CompareStarted", "Started", "EvalResult", "Progress"]
     first_curve = replay.events()[3]
     assert [s for s, _ in first_curve.losses] == [1, 2, 3]  # the whole curve of a finished compared run
+
+
+def test_under_torchrun_a_viewer_cannot_make_rank_0_wait_alone(run_dir):
+    """Pause or save on rank 0 alone would leave the other ranks waiting in a collective."""
+    server = LiveServer(queue.Queue(), lambda reason: None, distributed=True).start()
+    try:
+        client = Client(serving(server, run_dir))
+        client.read_until(lambda rs: any(isinstance(r, ev.Started) for r in rs))
+        client.sock.sendall(wire.encode(cmd.Pause()) + wire.encode(cmd.Save()) + wire.encode(cmd.RequestSnapshot()))
+        assert server.commands.get(timeout=5) == cmd.RequestSnapshot()
+        notices = client.read_until(lambda rs: sum(isinstance(r, ev.Notice) for r in rs) == 2)
+        assert all("torchrun" in r.message for r in notices if isinstance(r, ev.Notice))
+        assert server.commands.empty()
+    finally:
+        server.close(linger=0.2)

@@ -287,6 +287,29 @@ async def test_bits_switch_the_stats_panel_too():
             and "nats" not in shown
         )
         assert "bits per character" in app.train_screen.query_one(StatusLine).message
+        await inject(app, pilot, ev.EvalResult(2, 1.4, 1.4, True))
+        message = app.train_screen.query_one(StatusLine).message
+        assert f"{1.4 / math.log(2):.4f} bits" in message and "1.4000" not in message  # the status line follows too
+
+
+async def test_the_device_row_follows_the_thread_tuner():
+    app = RnnTuiApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await inject(app, pilot, started(device_name="CPU, 2 threads"), progress(1, 2.0, threads=2))
+        stats = app.train_screen.query_one(StatsPanel)
+        assert "CPU, 2 threads" in plain(stats.table())
+        await inject(app, pilot, progress(2, 2.0, threads=1))
+        shown = plain(stats.table())
+        assert "CPU, 1 thread" in shown and "2 threads" not in shown
+
+
+async def test_startup_notes_go_to_the_status_line_not_over_the_screen():
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inject(app, pilot, started(notes=("resumed demo-run at step 2,298", "no GPU found; training on the CPU")))
+        message = app.train_screen.query_one(StatusLine).message
+        assert "resumed demo-run at step 2,298" in message and "no GPU found" in message
+        assert not app._notifications  # no toast covers the sample box or the status line
 
 
 async def test_keys_answer_in_the_status_line_and_the_footer_follows_the_state():

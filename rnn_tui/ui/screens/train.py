@@ -108,7 +108,7 @@ class TrainScreen(HostedScreen):
             if event.is_best:
                 stats.best_step = event.step
             best = " (best)" if event.is_best else ""
-            self.say(f"step {event.step:,}: validation loss {event.val_loss:.4f}{best}")
+            self.say(f"step {event.step:,}: validation loss {stats.loss(event.val_loss)}{best}")
         elif isinstance(event, ev.Sample):
             self.query_one(SampleLog).show(event.step, event.text, event.temperature)
         elif isinstance(event, ev.Saved):
@@ -132,6 +132,8 @@ class TrainScreen(HostedScreen):
                 f"{lead}training {event.run_name} on {event.device_name} ({event.precision}); "
                 f"run folder {home_relative(event.run_dir)}"
             )
+            if event.notes:  # in the status line, not toasts over the sample and status at 80x24
+                self.say("; ".join(event.notes), "warning")
             if event.start_step > 0:
                 self._load_history(event.run_dir, event.start_step)
         elif isinstance(event, ev.Finished):

@@ -67,6 +67,15 @@ class StatsPanel(Static):
             return "-"
         return f"{value * (NATS_TO_BITS if self.bits else 1.0):.4f} {'bits' if self.bits else 'nats'}"
 
+    def device_text(self) -> str:
+        """The device as now: on the CPU the thread count follows the thread tuner's choice."""
+        s, p = self.started, self.progress
+        if s is None:
+            return "-"
+        if p is not None and p.threads and s.device == "cpu":
+            return f"CPU, {p.threads} thread{'s' if p.threads > 1 else ''}"
+        return s.device_name
+
     def rows(self) -> list[tuple[int, str, str | Text]]:
         """(priority, label, value) in display order; priority 0 is never left out."""
         rows: list[tuple[int, str, str | Text]] = []
@@ -75,7 +84,7 @@ class StatsPanel(Static):
             c = s.config
             rows.append((0, "model", Text(f"{c['cell'].upper()} {c['layers']}x{c['hidden_size']}")))
             rows.append((5, "params", count(s.parameters)))
-            rows.append((3, "device", Text(s.device_name)))
+            rows.append((3, "device", Text(self.device_text())))
             rows.append((5, "precision", s.precision))
         if p is not None and p.memory:
             used, total = p.memory
