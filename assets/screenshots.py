@@ -12,6 +12,7 @@ os.environ.setdefault("RNN_TUI_HOME", tempfile.mkdtemp())
 
 
 async def main(seconds: float = 45.0) -> None:
+    from rnn_tui.core.orchestrate import RunRequest
     from rnn_tui.ui.app import RnnTuiApp
     from rnn_tui.ui.bridge import TrainerBridge
     from rnn_tui.ui.launch import load_snapshot
@@ -19,7 +20,8 @@ async def main(seconds: float = 45.0) -> None:
 
     corpus = str(HERE.parent / "rnn_tui" / "data" / "shakespeare_tragedies.txt")
     options = dict(hidden_size=128, layers=2, sample_every=3.0, eval_every=100, max_time=seconds)
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, {"name": "screenshot"}, options))
+    request = RunRequest(corpus, options, name="screenshot")
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request))
     async with app.run_test(size=(80, 24)) as pilot:
         while app.finished is None:
             await pilot.pause(0.5)
@@ -36,7 +38,8 @@ async def main(seconds: float = 45.0) -> None:
             await pilot.press("right")
         await pilot.pause(0.3)
         viewer.save_screenshot(str(HERE / "gates.svg"))
-    from rnn_tui.ui.screens.gradflow import GradFlowPlot, GradFlowScreen
+    from rnn_tui.ui.screens.gradflow import GradFlowScreen
+    from rnn_tui.ui.widgets.gradflow_plot import GradFlowPlot
 
     viewer = ViewerApp(load_snapshot(run_dir, None), "gates")
     async with viewer.run_test(size=(80, 24)) as pilot:
@@ -52,8 +55,8 @@ async def main(seconds: float = 45.0) -> None:
     from rnn_tui.ui.screens.compare import CompareScreen
 
     options = dict(hidden_size=128, layers=1, sample_every=3.0, eval_every=50, max_steps=250)
-    session = {"name": "compare", "compare": ["rnn", "lstm", "gru"]}
-    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, corpus, session, options), compare=True)
+    request = RunRequest(corpus, options, name="compare", compare=("rnn", "lstm", "gru"))
+    app = RnnTuiApp(bridge_factory=lambda a: TrainerBridge(a, request), compare=True)
     async with app.run_test(size=(80, 24)) as pilot:
         while not isinstance(app.screen, CompareScreen):
             await pilot.pause(0.5)

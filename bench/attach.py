@@ -95,8 +95,12 @@ def steps_at(metrics: Path) -> tuple[int, float]:
     return row["step"], row["elapsed"]
 
 
-def bench_throughput(home, corpus_args, seconds):
-    phases = 4
+def cpu_seconds(pid) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_throughput(home, corpus_args, seconds, phases=6):
     name = "through"
     cli(home, *corpus_args, "--detach", "--name", name, *MODEL, "--log-every", "5")
     metrics = home / "runs" / name / "metrics.jsonl"
@@ -105,6 +109,7 @@ def bench_throughput(home, corpus_args, seconds):
             time.sleep(0.2)
         time.sleep(5)  # warm up (the thread tuner settles)
         rates = {"none": [], "viewer": []}
+        viewer_cpu = []
         for phase in range(phases):
             watched = phase % 2 == 1
             viewer = Terminal(["attach", name], home) if watched else None
@@ -112,7 +117,9 @@ def bench_throughput(home, corpus_args, seconds):
                 viewer.wait_for(b"chars/s", 30)
             step0, e0 = steps_at(metrics)
             if viewer is not None:
+                c0, t0 = cpu_seconds(viewer.proc.pid), time.perf_counter()
                 viewer.drain(seconds)
+                viewer_cpu.append((cpu_seconds(viewer.proc.pid) - c0) / (time.perf_counter() - t0))
             else:
                 time.sleep(seconds)
             step1, e1 = steps_at(metrics)
@@ -123,7 +130,10 @@ def bench_throughput(home, corpus_args, seconds):
         cli(home, "stop", name, check=False)
     none, viewer = statistics.mean(rates["none"]), statistics.mean(rates["viewer"])
     print(f"2.  throughput, 2x256 LSTM in the background: {none:.2f} steps/s alone, {viewer:.2f} with a viewer "
-          f"attached (ratio {viewer / none:.3f}, goal >= 0.97; phases {rates})")
+          f"attached (ratio {viewer / none:.3f}, goal >= 0.97)")
+    print(f"    phases (alone, watched, alone, ...): {' '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(rates['none'], rates['viewer']))}")
+    print(f"    the viewer's own CPU: {statistics.mean(viewer_cpu):.1%} of one core, {statistics.mean(viewer_cpu) / (os.cpu_count() or 1):.1%} "
+          f"of the machine: the most it can take from training")
 
 
 def make_long_run(home, corpus, steps=100_000) -> str:

@@ -70,11 +70,12 @@ def main() -> int:
             trainer = json.loads((run_dir / "live.json").read_text())["pid"]
             if resume_from is not None:
                 def resumed():
-                    return re.findall(rf"resumed {NAME} at step (\d+)", (run_dir / "trainer.log").read_text(errors="replace"))
+                    log = (run_dir / "trainer.log").read_text(errors="replace")
+                    return [int(n.replace(",", "")) for n in re.findall(rf"resumed {NAME} at step ([\d,]+)", log)]
                 resumes += 1
                 _wait(lambda n=resumes: len(resumed()) >= n, 5)  # the note may follow the start by a moment
                 got = resumed()
-                if not got or int(got[-1]) != resume_from:
+                if not got or got[-1] != resume_from:
                     trouble.append(f"resumed at {got[-1] if got else '?'}, newest checkpoint was {resume_from}")
         while not (run_dir / "latest.pt").exists():
             time.sleep(0.05)

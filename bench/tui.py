@@ -69,7 +69,9 @@ class Terminal:
 
     def close(self):
         try:
-            os.write(self.master, b"q")
+            os.write(self.master, b"q")  # the app asks: s saves and stops the training process too
+            self.drain(0.5)
+            os.write(self.master, b"s")
             self.proc.wait(timeout=15)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()

@@ -1,4 +1,4 @@
-"""Which runs are training now, and where their viewers connect. Stdlib only: no torch.
+"""Which runs are training now, and where their viewers connect. No torch here.
 
 A trainer that serves viewers writes ``live.json`` (pid, since, socket) beside its ``live.sock``.
 Neither proves anything alone: a ``kill -9`` leaves both behind. The run's lock does: the OS
@@ -104,6 +104,11 @@ def live_run(run_dir: Path, clean: bool = True) -> LiveRun | None:
                 clean_stale(run_dir)
             return None
         pid, data = None, {}  # live.json of a dead trainer, and the lock is someone else's
+    if pid is None:  # trained by a process that serves no viewers: the lock still names it
+        from rnn_tui.core.runs import lock_holder
+
+        holder = lock_holder(run_dir)
+        pid = holder if isinstance(holder, int) else None
     socket = data.get("socket")
     started = data.get("started_at")
     compare = data.get("compare") if isinstance(data.get("compare"), list) else []

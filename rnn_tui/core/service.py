@@ -27,13 +27,13 @@ from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
 from rnn_tui.core import wire
 from rnn_tui.core.live import SOCKET_FILE, ShortPath, remove_live, write_live
+from rnn_tui.core.replay import Replay
 
 MERGE_AFTER = 32  # queued frames for one viewer before its Progress reports are merged
 DROP_AFTER = 2000  # queued frames, with nothing taken for DROP_IDLE_S: a viewer that stopped reading is dropped
 DROP_IDLE_S = 2.0
 STALL_S = 60.0  # a viewer that takes nothing for this long is dropped whatever it has queued
 VALIDATION_CHARS = 20_000  # as much as the gate view ever traces
-MAX_CURVE_POINTS = 4000  # a compared run's curve kept for late viewers (halved beyond this)
 
 
 class _Frame:
@@ -91,83 +91,6 @@ class _Viewer:
                 keep.append(frame)
         self.out = keep
         return dropped
-
-
-class Replay:
-    """What a late viewer needs to draw the run as it stands, kept as the events go by.
-
-    One run: its Started (with ``start_step`` moved to the newest report, so the dashboard reads
-    the history up to there from metrics.jsonl, as for a resumed run) and the newest report,
-    validation, sample, save, state and weights. Compared runs also keep each finished run's
-    curve, validations and result, so a late viewer's comparison is whole.
-    """
-
-    def __init__(self, compare: bool = False):
-        self.compare = compare
-        self.past: list = []
-        self._reset()
-
-    def _reset(self) -> None:
-        self.compare_started = self.started = self.progress = self.sample = self.saved = None
-        self.snapshot = self.paused = self.end = self.run_text = None
-        self.curve: list = []
-        self.evals: list = []
-        self.measured: list = []
-
-    def record(self, event) -> None:
-        if isinstance(event, ev.CompareStarted):
-            self.past += self._current(condensed=True)
-            self._reset()
-            self.compare_started = event
-        elif isinstance(event, ev.Started):
-            if self.started is not None and not self.compare:
-                self._reset()
-            self.started = event
-        elif isinstance(event, ev.Progress):
-            if self.compare:
-                self.curve.extend(event.losses)
-                while len(self.curve) > MAX_CURVE_POINTS:
-                    self.curve = self.curve[::2]
-            self.progress = event
-        elif isinstance(event, ev.EvalResult):
-            self.evals = (self.evals + [event]) if self.compare else [event]
-        elif isinstance(event, ev.Sample):
-            self.sample = event
-        elif isinstance(event, ev.Saved):
-            self.saved = event
-        elif isinstance(event, ev.Snapshot):
-            self.snapshot = event
-        elif isinstance(event, ev.StateChanged):
-            self.paused = event if event.state == "paused" else None
-        elif isinstance(event, (ev.Finished, ev.Failed)):
-            self.end = event
-            self.paused = None
-        elif isinstance(event, ev.CompareMeasured):
-            self.measured.append(event)
-        elif isinstance(event, wire.RunText):
-            self.run_text = event
-
-    def _current(self, condensed: bool = False) -> list:
-        out = [e for e in (self.compare_started,) if e is not None]
-        if self.started is not None:
-            started, progress = self.started, self.progress
-            if self.compare and progress is not None:
-                progress = dataclasses.replace(progress, losses=tuple(self.curve))
-            elif progress is not None and progress.step > started.start_step:
-                started = dataclasses.replace(started, start_step=progress.step)
-            out.append(started)
-            if self.run_text is not None and not condensed:
-                out.append(self.run_text)
-            out += self.evals
-            if progress is not None:
-                out.append(progress)
-            if not condensed:
-                out += [e for e in (self.sample, self.saved, self.paused, self.snapshot) if e is not None]
-        out += [e for e in (self.end,) if e is not None]
-        return out + self.measured
-
-    def events(self) -> list:
-        return self.past + self._current()
 
 
 class LiveServer:

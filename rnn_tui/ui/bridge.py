@@ -1,4 +1,7 @@
-"""The only module that knows how the trainer runs: a thread worker, a command queue.
+"""The trainer on a thread of the app (``--in-process``): a thread worker, a command queue.
+
+``ui/remote.py`` is the other way, the default: the trainer in a process of its own. Only these two
+modules know how the trainer runs; the app sees the same surface from both.
 
 The orchestrator (core) does the work on that thread and calls ``sink(event)``, which posts a
 Textual message (thread-safe, never waits on the UI). Commands go the other way on a

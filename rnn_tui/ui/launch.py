@@ -6,6 +6,9 @@ import os
 import sys
 
 
+SSH_REDRAW_S = 2.0  # over SSH a viewer redraws the chart every 2 s (reports merged, no loss point lost)
+
+
 def _configure_environment() -> None:
     # Fewer redraws over SSH: a slow link should carry state, not animation.
     os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
@@ -31,7 +34,8 @@ def run_train_app(request, on_hangup: str = "stop", in_process: bool = False) ->
         from rnn_tui.ui.remote import RemoteBridge
 
         def factory(app):
-            return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup)
+            return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup,
+                                       min_interval=SSH_REDRAW_S if ssh else 0.0)
     return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(request.compare)))
 
 
@@ -44,7 +48,7 @@ def run_attach_app(live) -> int:
     ssh = bool(os.environ.get("SSH_CONNECTION"))
 
     def factory(app):  # a viewer's hang-up never stops a training someone else may be watching
-        return RemoteBridge.attach(app, live, on_hangup="continue", min_interval=1.0 if ssh else 0.0)
+        return RemoteBridge.attach(app, live, on_hangup="continue", min_interval=SSH_REDRAW_S if ssh else 0.0)
     return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(live.compare)))
 
 

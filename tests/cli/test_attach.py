@@ -261,3 +261,68 @@ def test_a_hang_up_with_continue_leaves_the_training_going(runs_home, small_corp
     logged = logged_steps(runs_home, "hup")
     wait_for(lambda: logged_steps(runs_home, "hup") > logged)
     assert cli(runs_home, "stop", "hup").returncode == 0
+
+
+def test_bad_input_is_one_line_before_anything_starts(runs_home, small_corpus, tmp_path):
+    from tests.cli.test_cli import assert_clear_error
+
+    binary = tmp_path / "x.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 20)
+    assert_clear_error(cli(runs_home, str(binary), "--detach", *TINY), "ELF")
+    assert_clear_error(cli(runs_home, str(small_corpus), "--detach", "--headless"), "pick one")
+    assert_clear_error(cli(runs_home, "attach"), "no run is training now")
+    assert_clear_error(cli(runs_home, "attach", "nope"), "no such run")
+    assert_clear_error(cli(runs_home, "stop", "nope"), "no such run")
+    assert not (runs_home / "runs").exists() or not any((runs_home / "runs").iterdir())  # nothing was written
+
+
+def test_attach_without_a_terminal_is_one_line(runs_home, small_corpus, cleanup):
+    from tests.cli.test_cli import assert_clear_error
+
+    detached(runs_home, small_corpus, "noterm", cleanup)
+    assert_clear_error(cli(runs_home, "attach", "noterm"), "needs a terminal", "trainer.log")
+    assert cli(runs_home, "stop", "noterm").returncode == 0
+
+
+def steps_shown(term) -> list[int]:
+    return [int(s.replace(",", "")) for s in re.findall(r"step\s+([\d,]+)", term.text)]
+
+
+def test_two_viewers_and_one_quits_the_other_keeps_its_live_view(runs_home, small_corpus, cleanup):
+    _, info = detached(runs_home, small_corpus, "two", cleanup)
+    first, second = Terminal(runs_home, "attach", "two"), Terminal(runs_home, "attach", "two")
+    try:
+        for term in (first, second):
+            term.wait_for(r"step\s+[1-9]")
+        first.keys(b"q")
+        first.wait_for(r"leave it running")
+        first.keys(b"l")
+        assert first.finish() == 0 and "run two goes on training" in first.text
+        second.output = b""  # only what it draws from now on
+        second.wait_for(r"step\s+[1-9]")
+        seen = steps_shown(second)
+        deadline = time.monotonic() + 30
+        while max(steps_shown(second)) <= min(seen):
+            assert time.monotonic() < deadline and second.proc.poll() is None
+            second.read(0.2)
+    finally:
+        first.close()
+        second.close()
+    assert alive(info["pid"])
+    assert cli(runs_home, "stop", "two").returncode == 0
+
+
+def test_a_trainer_that_cannot_start_ends_the_app_with_the_command_line_s_one_line(runs_home, tmp_path):
+    binary = tmp_path / "x.txt"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 20)
+    headless = cli(runs_home, str(binary), "--headless", *TINY)
+    app = Terminal(runs_home, str(binary), *TINY)
+    try:
+        assert app.finish(60) == 2
+    finally:
+        app.close()
+    line = headless.stderr.strip()
+    assert line.startswith("rnn-tui: error:") and "ELF" in line
+    after = app.output.decode(errors="replace").split("\x1b[?1049l")[-1]  # what stays once the app is gone
+    assert " ".join(line.split()) in " ".join(ANSI.sub(b"", after.encode()).decode().split())
+    assert "Traceback" not in app.text

@@ -14,7 +14,8 @@ import torch
 from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
 from rnn_tui.core import live, wire
-from rnn_tui.core.service import MERGE_AFTER, LiveServer, Replay, _Frame, _Viewer, connect
+from rnn_tui.core.replay import Replay
+from rnn_tui.core.service import MERGE_AFTER, LiveServer, _Frame, _Viewer, connect
 
 
 def started(run_dir, start_step=0):

@@ -13,6 +13,8 @@ from tests.ui.helpers import screen_text, snapshot, wait_for
 PLAY = "".join(f"LINE {k}.\nA short line of verse, number {k}.\n\n" for k in range(400))
 # Long paragraphs: the pane holds more characters than any fixed amount traced.
 PROSE = "".join(f"Paragraph {k} runs on and on without a break, " * 40 + "\n\n" for k in range(20))
+# Validation text is cut from the corpus anywhere in a line: the view starts at its first whole line.
+PLAY_SHOWN = PLAY.split("\n", 1)[1]
 
 
 async def open_gates(app, pilot):
@@ -73,14 +75,14 @@ async def test_detail_rows_fit_and_show_whitespace(size):
             assert len(line) <= width and not line.endswith("\u2026"), line
         span_line = next(line for line in lines if line.startswith("on across"))
         assert span_line.count("(min") == span_line.count(")")  # only whole entries
-        # The model's guesses after "LINE": a space among them is drawn as a visible mark.
-        position = PLAY.index(" ")  # the cursor on the space of "LINE 0."
+        # The model's guesses after "A": a space among them is drawn as a visible mark.
+        position = PLAY_SHOWN.index(" ")  # the cursor on the space of "A short line"
         screen.query_one(GateText).selection_anchor = None
         screen.query_one(GateText).cursor = position - 1
         await pilot.press("right")
         guesses = [ch for ch, _ in screen.trace.top[position]]
         text = "\n".join(screen_text(app))
-        assert "'\u2423' @ 4" in text
+        assert f"'\u2423' @ {position}" in text
         if " " in guesses:
             assert "\u2423 " in text.split("next:")[1].split("\n")[0]
 
@@ -143,6 +145,52 @@ async def test_a_click_puts_the_cursor_on_a_character():
         screen = await open_gates(app, pilot)
         gate_text = screen.query_one(GateText)
         region = gate_text.content_region
-        await pilot.click(GateText, offset=(region.x - gate_text.region.x + 3, region.y - gate_text.region.y + 1))
-        assert gate_text.cursor == PLAY.index("\n") + 1 + 3
+        await pilot.click(GateText, offset=(region.x - gate_text.region.x + 3, region.y - gate_text.region.y + 2))
+        assert gate_text.cursor == PLAY_SHOWN.index("LINE 1.") + 3  # row 2 (row 1 is blank), column 3
         assert f"@ {gate_text.cursor}:" in str(screen.query_one("#gate-detail").render())
+
+
+@pytest.mark.parametrize("hidden", [16, 64])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_overview_fills_its_pane(size, hidden):
+    app = ViewerApp((snapshot("lstm", layers=1, hidden=hidden, text=PLAY), None), "gates", validation_text=PLAY)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_gates(app, pilot)
+        await pilot.press("o")
+        await pilot.pause()
+        panel = screen.query_one("#overview")
+        region = panel.content_region
+        rows = [row[region.x : region.right].rstrip() for row in screen_text(app)[region.y : region.bottom]]
+        assert panel.region.bottom == screen.query_one(GateText).region.bottom  # as tall as the text pane
+        assert rows[-2]  # at most one row left empty at the bottom
+        assert "n: next of these" in rows
+        assert len(screen.interesting) == min(hidden, 8 if size == (80, 24) else 17)
+        if size == (120, 40):
+            assert "mostly saturated, layer 1" in rows  # every gate of the layer, the selected one marked
+            assert sum(row.startswith(("\u25b6i ", " f ", " g ", " o ", " c ", " h ")) for row in rows) == 6
+
+
+def test_unit_counts_agree_in_number():
+    from rnn_tui.ui.screens.gates import units
+
+    assert (units(0), units(1), units(2)) == ("0 units", "1 unit", "2 units")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("s injury\nThe gaoler to his pity.\nAnd more.\n", "The gaoler to his pity.\nAnd more.\n"),
+        ("jury and the gaoler " * 30, "and the gaoler " + "jury and the gaoler " * 29),  # no line end near
+        ("\nA whole line.\n", "A whole line.\n"),  # cut just after a line end: nothing lost
+    ],
+    ids=["cut-line", "no-line-end-near", "after-a-line-end"],
+)
+async def test_validation_text_starts_at_a_whole_line_or_word(text, shown):
+    from rnn_tui.ui.screens.gates import from_a_whole_line
+
+    assert from_a_whole_line(text) == shown
+    app = viewer(text * 200)  # more than the pane shows (a short text is shown whole)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_gates(app, pilot)
+        assert "".join(screen.trace.chars).startswith(shown[:12])
+        assert screen_text(app)[2][2:].startswith(shown[:12].split("\n")[0])

@@ -123,3 +123,34 @@ async def test_escape_closes_the_keys_panel_before_anything_else():
         await pilot.press("escape")  # now Esc is the screen's own: back (here: out of the viewer)
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_sampling_help_names_the_keys_that_work_where_focus_is(tmp_path):
+    from rnn_tui.ui.widgets.sample_output import SampleOutput
+
+    app = ViewerApp((snapshot("lstm", layers=1, hidden=16, text=TEXT), str(tmp_path / "run")), "sample")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        sampling = app.screen
+        assert sampling.focused.id == "prime"
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        rows = key_rows("sampling", sampling)
+        keys = [k for k, _ in rows]
+        assert "F1" in keys and "ctrl+q" in keys and "? or F1" not in keys and "q" not in keys
+        lines = plain(render_keys("sampling", sampling), width=74).rstrip("\n").split("\n")
+        assert len(lines) == len(rows)  # no row wraps at 80 columns
+        await pilot.press("question_mark")  # the help's own key closes it
+        await pilot.press("shift+tab")  # from the prime back round to the output: q and ? are keys again
+        assert isinstance(sampling.focused, SampleOutput)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = [k for k, _ in key_rows("sampling", sampling)]
+        assert "? or F1" in keys and "q" in keys
+        await pilot.press("escape")
+        sampling.query_one("#prime").focus()
+        await pilot.press("q")
+        assert sampling.query_one("#prime").value == "q" and app.is_running
+        await pilot.press("ctrl+q")  # what the help says quits from a field
+        await pilot.pause()
+    assert not app.is_running

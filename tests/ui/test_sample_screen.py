@@ -156,3 +156,114 @@ async def test_the_screen_says_which_run_and_step_it_samples(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "demo-run @ step 10" in "\n".join(screen_text(app))
+
+
+async def test_continued_text_is_titled_and_saved_with_every_segment(tmp_path):
+    import json
+
+    from rnn_tui.core.config import SampleConfig
+    from rnn_tui.core.corpus import Vocab
+    from rnn_tui.core.model import build_from_weights
+    from rnn_tui.core.sampling import sample_text
+
+    app = viewer(tmp_path, length=40, seed=7)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        output = screen.query_one(SampleOutput)
+        await pilot.press(*"the ", "enter")
+        await wait_for(pilot, lambda: not screen.running and len(output.tokens) == 40)
+        for step in (20, 30):  # training went on between the parts (same weights: the helper's fixed seed)
+            app.latest_snapshot = snapshot("lstm", layers=1, hidden=16, text=TEXT, step=step)
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda n=step: not screen.running and len(output.tokens) == 40 * (n // 10))
+        assert "demo-run \u00b7 120 chars in 3 parts from steps 10\u201330" in str(output.border_title)
+        await pilot.press("ctrl+s")
+        saved = next((tmp_path / "demo-run" / "samples").glob("*.txt"))
+        settings = json.loads(saved.with_suffix(".json").read_text(encoding="utf-8"))
+    parts = settings["segments"]
+    assert [p["step"] for p in parts] == [10, 20, 30]
+    assert [p["seed"] for p in parts] == [7, 47, 87] and [p["length"] for p in parts] == [40, 40, 40]
+    assert parts[0]["prime"] == "the " and all("prime" not in p for p in parts[1:])
+    # The settings make the saved text again: each part primed with all the text before it.
+    weights = snapshot("lstm", layers=1, hidden=16, text=TEXT)
+    model = build_from_weights(weights.config, weights.vocab, weights.weights)
+    text = parts[0]["prime"]
+    for part in parts:
+        config = {k: part[k] for k in ("seed", "temperature", "top_k", "top_p", "greedy", "length")}
+        text += sample_text(model, Vocab(weights.vocab), SampleConfig(prime=text, **config))
+    assert text == saved.read_text(encoding="utf-8")
+
+
+async def test_a_part_stopped_early_is_saved_with_the_characters_it_made(tmp_path):
+    app = viewer(tmp_path, length=40, seed=7)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        output = screen.query_one(SampleOutput)
+        await pilot.press(*"the ", "enter")
+        await wait_for(pilot, lambda: not screen.running and output.tokens)
+        screen._generate = lambda *args: None  # the worker's batches are posted by hand below
+        await pilot.press("ctrl+o")
+        screen.post_message(SampleScreen.Tokens(screen.run_id, tokens(5), True))  # stopped after 5 characters
+        await pilot.pause()
+        await pilot.press("ctrl+o", "ctrl+o")  # the first of these stopped before its first character
+        assert [(p["seed"], p["length"]) for p in screen.segments] == [(7, 40), (47, 5), (52, 0)]
+        assert "45 chars in 3 parts from step 10" in str(output.border_title)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_greedy_reads_off_and_on_without_colour(tmp_path, size):
+    app = viewer(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert "\u2590 \u258c greedy off" in screen_text(app)[1]  # an empty box, and the word
+        app.screen.query_one("#greedy").focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert "\u2590X\u258c greedy on" in screen_text(app)[1]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_hints_break_between_phrases_only(tmp_path, size):
+    from rnn_tui.ui.screens.sample import HINT
+
+    app = viewer(tmp_path, length=40, seed=7)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        info = app.screen.query_one("#sample-info")
+        lines = str(info.render()).split("\n")
+        assert len(lines) <= info.content_region.height and all(len(line) <= size[0] - 2 for line in lines)
+        assert sorted(p.strip() for line in lines for p in line.split("\u00b7")) == sorted(HINT)
+        assert "ctrl+q quits" in "\n".join(screen_text(app))
+
+
+async def test_title_and_save_message_keep_what_matters_when_narrowed(tmp_path):
+    app = ViewerApp(
+        (
+            snapshot("lstm", layers=1, hidden=16, text=TEXT),
+            str(tmp_path / "shakespeare_tragedies-lstm-20261127-050549"),
+        ),
+        "sample",
+        {"length": 20, "seed": 7},
+        validation_text=TEXT,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        output = screen.query_one(SampleOutput)
+        await pilot.press(*"the ", "enter")
+        await wait_for(pilot, lambda: not screen.running and len(output.tokens) == 20)
+        app.latest_snapshot = snapshot("lstm", layers=1, hidden=16, text=TEXT, step=20)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: not screen.running and len(output.tokens) == 40)
+        app.latest_snapshot = snapshot("lstm", layers=1, hidden=16, text=TEXT, step=30)
+        screen.snapshot_arrived(app.latest_snapshot)  # as the training app tells its screens
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        title = "40 chars in 2 parts from steps 10\u201320 \u00b7 weights now step 30"
+        assert screen_text(app)[2].startswith(
+            f"\u256d\u2500 shakespeare_tragedies-lstm-20261127-050549 \u00b7 {title} "
+        )
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert screen_text(app)[2].startswith(f"\u256d\u2500 {title} \u2500")  # the steps, whole; the name gives way
+        assert screen_text(app)[-2].rstrip().endswith("shakespeare_tragedies-lstm-20261127-050549")

@@ -3,7 +3,9 @@
 Tracing runs in a thread worker on a weights snapshot, so training never
 pauses; while training, the view re-traces from the newest snapshot every few
 seconds (and on ``r``). It traces as many characters as the pane can show, and
-again when a resize makes the pane outgrow them.
+again when a resize makes the pane outgrow them. The validation text is cut
+from the corpus at an arbitrary character, so it is shown from its first whole
+line (or word) unless it is all there is.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ TRACE_CHARS = 1200  # at least this much, for the overview's statistics
 MAX_TRACE_CHARS = 20_000
 REFRESH_EVERY = 5.0
 BAR_BLOCKS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # eighths of a cell, empty to full
+OVERVIEW_FIXED_ROWS = 8  # the overview's rows besides the ranked units: saturation (6), a heading, the n hint
+OVERVIEW_MIN_UNITS = 8  # ranked units listed before the pane's height is known, and before the per-gate rows
+LINE_START_WITHIN = 400  # how far into a slice of text to look for the end of its first, cut line
 
 
 class GatesScreen(HostedScreen):
@@ -62,7 +67,7 @@ class GatesScreen(HostedScreen):
     DEFAULT_CSS = """
     GatesScreen #gate-head { height: 1; padding: 0 1; background: $boost; }
     GatesScreen #gate-body { height: 1fr; }
-    GatesScreen #overview { width: 34; padding: 0 1; }
+    GatesScreen #overview { width: 34; height: 1fr; padding: 0 1; }
     GatesScreen GateText { border-subtitle-align: right; }
     GatesScreen #overview.hidden { display: none; }
     GatesScreen #gate-detail { height: 4; padding: 0 1; }
@@ -118,6 +123,8 @@ class GatesScreen(HostedScreen):
         self.requested_chars = self.wanted_chars()
         text = host(self).gate_text(self.source, self.requested_chars)
         self.source_exhausted = text is not None and len(text) < self.requested_chars
+        if text and self.source == "validation" and not self.source_exhausted:
+            text = from_a_whole_line(text)  # there is more than the pane shows: lose the cut line, not a whole one
         if text:
             # Tracing costs per character: keep what fills the pane (short lines need far fewer).
             gate_text = self.query_one(GateText)
@@ -129,6 +136,8 @@ class GatesScreen(HostedScreen):
 
     def on_resize(self) -> None:
         """A bigger pane than the trace can fill: trace more of the same source."""
+        if self.trace is not None and not self.query_one("#overview").has_class("hidden"):
+            self.call_after_refresh(self.redraw)  # the overview lists as many units as its height holds
         if (
             self.trace is not None
             and self.source != "typed"
@@ -282,14 +291,27 @@ class GatesScreen(HostedScreen):
         for label, hist in ((f"< {low}", counts.low), (f"> {high}", counts.high)):
             bar = "".join(BAR_BLOCKS[round(h / peak * 8)] for h in hist)
             table.add_row(Text(f"{label:<{pad}} 0{bar}1"))
-        table.add_row(Text(f"mostly < {low}: {counts.mostly_low} units", style="dim"))
-        table.add_row(Text(f"mostly > {high}: {counts.mostly_high} units", style="dim"))
+        table.add_row(Text(f"mostly < {low}: {units(counts.mostly_low)}", style="dim"))
+        table.add_row(Text(f"mostly > {high}: {units(counts.mostly_high)}", style="dim"))
         table.add_row(Text("units that follow the text", style="bold"))
-        self.interesting = interesting_units(t, self.layer_index, self.gate, limit=8)
+        # Fill the pane's height: ranked units, then (with room for both) every gate's saturated units.
+        room = self.query_one("#overview").content_region.height - OVERVIEW_FIXED_ROWS
+        per_gate = len(t.gates) + 1 if len(t.gates) > 1 else 0
+        show_gates = per_gate > 0 and room >= OVERVIEW_MIN_UNITS + per_gate
+        limit = max(OVERVIEW_MIN_UNITS, room - per_gate if show_gates else room)
+        self.interesting = interesting_units(t, self.layer_index, self.gate, limit=limit)
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
             table.add_row(Text(f"{marker}u{unit:<4} {corr:+.2f} {feature}"))
         table.add_row(Text("n: next of these", style="dim"))
+        if show_gates:
+            table.add_row(Text(f"mostly saturated, layer {self.layer_index + 1}", style="bold"))
+            for gate in t.gates:
+                gate_counts = saturation_summary(t, self.layer_index, gate)
+                marker = "\u25b6" if gate == self.gate else " "
+                table.add_row(
+                    Text(f"{marker}{gate}  {gate_counts.mostly_low:>3} low {gate_counts.mostly_high:>4} high")
+                )
         return table
 
     # ---- actions ----------------------------------------------------------------
@@ -369,6 +391,7 @@ class GatesScreen(HostedScreen):
         panel.toggle_class("hidden")
         if self.trace:
             self.redraw()
+            self.call_after_refresh(self.redraw)  # again once the shown pane has a height to fill
 
     def action_interesting(self) -> None:
         if not self.interesting:
@@ -382,3 +405,16 @@ class GatesScreen(HostedScreen):
     def action_retrace(self) -> None:
         host(self).request_snapshot()
         self.retrace()
+
+
+def units(count: int) -> str:
+    return f"{count} unit" if count == 1 else f"{count} units"
+
+
+def from_a_whole_line(text: str) -> str:
+    """``text`` from its first whole line (or word): a slice cut from a corpus starts anywhere in a line."""
+    cut = text.find("\n", 0, LINE_START_WITHIN)
+    if cut < 0:
+        cut = next((i for i, ch in enumerate(text[:LINE_START_WITHIN]) if ch.isspace()), -1)
+    rest = text[cut + 1 :] if cut >= 0 else text
+    return rest if rest.strip() else text

@@ -38,7 +38,13 @@ class Topic:
 COMMON = (
     (("help",), "? or F1", "this help; Esc closes it"),
     (("command_palette",), "ctrl+p", "command palette: every action by name"),
-    (("request_quit", "quit"), "q", "save and quit (a saved run: quit)"),
+    (("request_quit", "quit"), "q", "quit (while training: stop it, saved, or leave it running)"),
+)
+# The same keys where focus is in a text field, which takes q and ? as text: what works from there.
+COMMON_IN_A_FIELD = (
+    (("help",), "F1", "this help; Esc closes it (? is typed in a field)"),
+    (("command_palette",), "ctrl+p", "command palette: every action by name"),
+    (("request_quit", "quit"), "ctrl+q", "quit, as q does elsewhere (q is typed in a field)"),
 )
 
 TOPICS = {
@@ -130,8 +136,13 @@ TOPICS = {
                 "(legend under the text): dark is a surprise, light a sure thing."
             ),
             (
-                "Saved samples go to the run folder's samples/ with a .json of the settings. The prime, "
-                "settings and text stay here until you leave the app."
+                "Saved samples go to the run folder's samples/ with a .json of the settings: one entry per "
+                "part (ctrl+o adds one), with its weights step and seed, so the text can be made again. "
+                "The prime, settings and text stay here until you leave the app."
+            ),
+            (
+                "The fields take every key typed, q and ? included: there F1 opens this help and ctrl+q "
+                "quits. shift+tab moves to the output, where q and ? work as on every screen."
             ),
         ),
     ),
@@ -186,7 +197,8 @@ def topic_for(screen: Screen | None) -> str:
 
 
 def key_rows(topic: str, screen: Screen | None = None) -> list[tuple[str, str]]:
-    """The rows of the key table: the topic's own, any binding of ``screen`` they miss, then the common keys."""
+    """The rows of the key table: the topic's own, any binding of ``screen`` they miss, then the common keys
+    (those that work from a text field when ``screen``'s focus is in one)."""
     own = TOPICS[topic].keys
     rows = [(keys, what) for _actions, keys, what in own]
     covered = {action for actions, _k, _w in own + COMMON for action in actions}
@@ -200,8 +212,17 @@ def key_rows(topic: str, screen: Screen | None = None) -> list[tuple[str, str]]:
                         binding.description.lower(),
                     )
                 )
-    rows += [(keys, what) for _actions, keys, what in COMMON]
+    common = COMMON_IN_A_FIELD if screen is not None and typing_in_a_field(screen) else COMMON
+    rows += [(keys, what) for _actions, keys, what in common]
     return rows
+
+
+def typing_in_a_field(screen: Screen) -> bool:
+    """Whether the focused widget of ``screen`` takes q and ? as text (an Input does)."""
+    focused = screen.focused if screen.is_attached else None
+    return (
+        focused is not None and focused.check_consume_key("q", "q") and focused.check_consume_key("question_mark", "?")
+    )
 
 
 def _bindings_of(screen: Screen) -> list[Binding]:

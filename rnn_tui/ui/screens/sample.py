@@ -6,6 +6,10 @@ and training (if any) never pauses.
 
 The prime, settings and text are kept per app (``kept_state``), so leaving the
 screen and coming back finds them as they were.
+
+Continuing (ctrl+o) makes the text out of segments, each from its own weights
+step and seed; the title and the saved .json list them all, so the text can be
+generated again exactly.
 """
 
 from __future__ import annotations
@@ -13,21 +17,26 @@ from __future__ import annotations
 import json
 import time
 import weakref
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import Worker, get_current_worker
 
 from rnn_tui.ui.host import HostedScreen, host
+from rnn_tui.ui.screens.sample_parts import join_phrases, saved_message, saved_settings, segment, text_label
 from rnn_tui.ui.widgets.colour import legend
 from rnn_tui.ui.widgets.key_bar import KeyBar
+from rnn_tui.ui.widgets.on_off import OnOffCheckbox
 from rnn_tui.ui.widgets.sample_output import SampleOutput
 from rnn_tui.ui.widgets.text_layout import visible_whitespace
 
@@ -37,6 +46,9 @@ if TYPE_CHECKING:
 
 BATCH_SECONDS = 0.05
 FIELDS = ("prime", "length", "temperature", "top_k", "top_p", "seed")
+HINT = ("type a prime and press Enter", "Esc stops", "ctrl+o continues", "ctrl+r new seed", "F1 help", "ctrl+q quits")
+
+InfoMessage = str | Sequence[str] | Callable[[int], str]  # a line, phrases, or lines written for a width
 
 _KEPT: weakref.WeakKeyDictionary[App, dict[str, Any]] = weakref.WeakKeyDictionary()
 
@@ -69,7 +81,7 @@ class SampleScreen(HostedScreen):
     SampleScreen #length { width: 9; margin-right: 0; }
     SampleScreen #temperature { width: 6; }
     SampleScreen #top_k, SampleScreen #top_p { width: 6; }
-    SampleScreen #seed { width: 10; }
+    SampleScreen #seed { width: 10; margin-right: 1; }
     SampleScreen #greedy, SampleScreen #greedy:focus { border: none; padding: 0; height: 1; }
     SampleScreen #sample-info { height: 2; padding: 0 1; }
     """
@@ -86,7 +98,9 @@ class SampleScreen(HostedScreen):
         self.initial = settings or {}
         self.run_id = 0
         self.running = False
-        self.last_settings: dict | None = None
+        # The text's segments: the first generated from the prime, each later one continuing all before it.
+        self.segments: list[dict[str, Any]] = []
+        self._info: tuple[InfoMessage, str] = ("", "")  # the message shown, laid out again on a resize
         self._restored = False  # nothing is remembered before the kept state is back on screen
 
     def compose(self) -> ComposeResult:
@@ -114,7 +128,7 @@ class SampleScreen(HostedScreen):
             yield Input(fields["top_p"], placeholder="off", id="top_p", compact=True)
             yield Label("seed")
             yield Input(fields["seed"], placeholder="none", id="seed", compact=True)
-            yield Checkbox("greedy", fields["greedy"], id="greedy", compact=True)
+            yield OnOffCheckbox("greedy", fields["greedy"], id="greedy", compact=True)
         yield SampleOutput(id="output", classes="pane")
         yield Static("", id="sample-info")
         yield KeyBar()
@@ -125,33 +139,56 @@ class SampleScreen(HostedScreen):
         if kept.get("prime_text") is not None:
             output.reset(kept["prime_text"], kept.get("tokens", ()))
             output.confidence = kept.get("confidence", False)
-            self.last_settings = kept.get("last_settings")
+            self.segments = kept.get("segments") or []
             self._show_legend()
             self.info(kept.get("info") or "")
         else:
-            self.info("type a prime and press Enter; Esc stops; ctrl+o continues; ctrl+r new seed; F1 help")
+            self.info(HINT)
         output.border_title = self._weights_label()
         self.query_one("#prime", Input).focus()
         self._restored = True
         host(self).request_snapshot()  # sample from the newest weights, not those of the last look
 
     def _weights_label(self) -> str:
-        """Which weights this screen samples from (the run and its step), and those of the text shown."""
+        """Which weights this screen samples from (the run and its step), and those of the text shown.
+
+        The longest of these that fits the box's top edge: the steps matter more than the run's name.
+        """
         snapshot = host(self).latest_snapshot
         name = host(self).run_name
-        step = f"step {snapshot.step:,}" if snapshot is not None else "no weights yet"
-        text_step = (self.last_settings or {}).get("step")
-        if snapshot is not None and text_step is not None and text_step != snapshot.step:
-            step = f"text from step {text_step:,} \u00b7 weights now step {snapshot.step:,}"
-        return f"{name} @ {step}" if name else step
+        step = snapshot.step if snapshot is not None else None
+        label = text_label(self.segments, step)
+        labels = [label, text_label(self.segments, step, now=False)]
+        if name:
+            labels.insert(0, f"{name} \u00b7 {label}" if len(self.segments) > 1 else f"{name} @ {label}")
+        room = self.query_one(SampleOutput).size.width - 6  # corners, and a space either side of the title
+        return next((text for text in labels if cell_len(text) <= room), labels[-1]) if room > 0 else labels[0]
 
     def snapshot_arrived(self, snapshot: Snapshot) -> None:
         if not self.running:
             self.query_one(SampleOutput).border_title = self._weights_label()
 
-    def info(self, message: str, style: str = "") -> None:
-        self.query_one("#sample-info", Static).update(Text(message, style=style))
+    def info(self, message: InfoMessage, style: str = "") -> None:
+        """Show ``message``: a sequence of phrases is broken into lines between phrases only; a function
+        of the width writes lines that fit it."""
+        box = self.query_one("#sample-info", Static)
+        width = max(20, box.content_region.width or self.app.size.width - 2)  # before the first layout: the screen's
+        if isinstance(message, str):
+            text = message
+        elif callable(message):
+            text = message(width)
+        else:
+            text = join_phrases(message, width)
+        box.update(Text(text, style=style))
+        self._info = (message, style)
         kept_state(self.app)["info"] = message
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_to_width)
+
+    def _fit_to_width(self) -> None:
+        self.info(*self._info)
+        self.query_one(SampleOutput).border_title = self._weights_label()
 
     # ---- what is kept between visits -----------------------------------------
     def _remember(self) -> None:
@@ -159,20 +196,20 @@ class SampleScreen(HostedScreen):
             return
         kept = kept_state(self.app)
         fields: dict[str, str | bool] = {name: self.query_one(f"#{name}", Input).value for name in FIELDS}
-        fields["greedy"] = self.query_one("#greedy", Checkbox).value
+        fields["greedy"] = self.query_one("#greedy", OnOffCheckbox).value
         output = self.query_one(SampleOutput)
         kept.update(
             fields=fields,
             prime_text=output.prime,
             tokens=output.tokens,
             confidence=output.confidence,
-            last_settings=self.last_settings,
+            segments=self.segments,
         )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._remember()
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+    def on_checkbox_changed(self, event: OnOffCheckbox.Changed) -> None:
         self._remember()
 
     # ---- settings -----------------------------------------------------------
@@ -199,7 +236,7 @@ class SampleScreen(HostedScreen):
                 top_p=value("top_p", float),
                 length=value("length", int) or 500,
                 seed=value("seed", int),
-                greedy=self.query_one("#greedy", Checkbox).value,
+                greedy=self.query_one("#greedy", OnOffCheckbox).value,
             )
             SampleConfig(**settings).validated()
         except UserError as exc:
@@ -229,18 +266,23 @@ class SampleScreen(HostedScreen):
         if settings is None or snapshot is None:
             return
         self.query_one(SampleOutput).reset(settings["prime"])
+        self.segments = []
         self._start(
             snapshot,
             settings,
-            dict(settings, step=snapshot.step),
+            segment(settings, snapshot.step),
             f"generating from the weights at step {snapshot.step:,}\u2026 (Esc stops)",
         )
 
-    def _start(self, snapshot: Snapshot, settings: dict[str, Any], record: dict[str, Any], message: str) -> None:
-        """Start generating (the worker group is exclusive: one in flight stops); ``record`` is what ctrl+s saves."""
+    def _start(self, snapshot: Snapshot, settings: dict[str, Any], part: dict[str, Any], message: str) -> None:
+        """Start generating (the worker group is exclusive: one in flight stops) the text's next segment ``part``."""
         self.run_id += 1
         self.running = True
-        self.last_settings = record
+        if self.segments and not self.segments[-1]["length"]:
+            self.segments.pop()  # stopped before its first character: nothing of it is in the text
+        if not self.segments:
+            part = {"prime": self.query_one(SampleOutput).prime, **part}
+        self.segments.append(part)
         self.query_one(SampleOutput).border_title = self._weights_label()
         self._remember()
         self.info(message)
@@ -281,12 +323,19 @@ class SampleScreen(HostedScreen):
             return
         output = self.query_one(SampleOutput)
         output.extend(message.tokens)
+        self.segments[-1]["length"] += len(message.tokens)
+        if len(self.segments) > 1:
+            output.border_title = self._weights_label()  # the count of characters in it grows
         if message.done:
             self.running = False
             self._remember()
             self.info(
-                f"{len(output.tokens):,} characters \u00b7 ctrl+o continue \u00b7 ctrl+\u2190/\u2192 inspect "
-                f"\u00b7 pgup/pgdn scroll"
+                (
+                    f"{len(output.tokens):,} characters",
+                    "ctrl+o continue",
+                    "ctrl+\u2190/\u2192 inspect",
+                    "pgup/pgdn scroll",
+                )
             )
 
     def action_stop_or_back(self) -> None:
@@ -310,10 +359,9 @@ class SampleScreen(HostedScreen):
             return
         seed = (settings["seed"] or 0) + len(output.tokens)
         settings = dict(settings, seed=seed)
-        record = dict(settings, prime=self.query_one("#prime", Input).value, step=snapshot.step, continued=True)
         output.following = True
         output.scroll_end(animate=False, x_axis=False)
-        self._start(snapshot, settings, record, "continuing\u2026 (Esc stops)")
+        self._start(snapshot, settings, segment(settings, snapshot.step), "continuing\u2026 (Esc stops)")
 
     def action_reseed(self) -> None:
         box = self.query_one("#seed", Input)
@@ -368,18 +416,7 @@ class SampleScreen(HostedScreen):
         name = time.strftime("sample-%Y%m%d-%H%M%S")
         (path / f"{name}.txt").write_text(output.text, encoding="utf-8")
         (path / f"{name}.json").write_text(
-            json.dumps(self.last_settings or {}, indent=2, ensure_ascii=False), encoding="utf-8"
+            json.dumps(saved_settings(self.segments, host(self).run_name), indent=2, ensure_ascii=False),
+            encoding="utf-8",
         )
-        self.info(saved_message(path / f"{name}.txt", self.query_one("#sample-info").size.width), "green")
-
-
-def saved_message(saved: Path, width: int) -> str:
-    """Two lines that fit ``width``: the file inside its run folder, then the folder (with ``~``, or its name)."""
-    from rnn_tui.core.textutil import home_relative
-
-    folder = saved.parent.parent if saved.parent.name == "samples" else saved.parent
-    first = f"saved {saved.relative_to(folder)} and .json (the settings)"
-    where = f"in the run folder {home_relative(str(folder))}"
-    if len(where) > width:
-        where = f"in the run folder {folder.name}"
-    return f"{first}\n{where}"
+        self.info(partial(saved_message, path / f"{name}.txt"), "green")
