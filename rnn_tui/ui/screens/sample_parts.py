@@ -30,13 +30,13 @@ def text_label(segments: list[dict[str, Any]], weights_step: int | None, now: bo
         return f"step {weights_step:,}"
     steps = [part["step"] for part in segments]
     moved_on = steps[-1] != weights_step
-    now = f" \u00b7 weights now step {weights_step:,}" if moved_on and now else ""
+    later = f" \u00b7 weights now step {weights_step:,}" if moved_on and now else ""
     if len(segments) == 1:
-        return f"text from step {steps[0]:,}{now}" if moved_on else f"step {weights_step:,}"
+        return f"text from step {steps[0]:,}{later}" if moved_on else f"step {weights_step:,}"
     low, high = min(steps), max(steps)
     where = f"step {low:,}" if low == high else f"steps {low:,}\u2013{high:,}"
     chars = sum(part["length"] for part in segments)
-    return f"{chars:,} chars in {len(segments)} parts from {where}{now}"
+    return f"{chars:,} chars in {len(segments)} parts from {where}{later}"
 
 
 def saved_settings(segments: list[dict[str, Any]], run_name: str | None) -> dict[str, Any]:
