@@ -204,9 +204,6 @@ def require_terminal(instead: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from rnn_tui.core.errors import UserError
-    from rnn_tui.core.threads import configure_openmp
-
-    configure_openmp()  # before anything imports torch
 
     try:
         if len(argv) == 2 and argv[0] == SERVE_RUN:

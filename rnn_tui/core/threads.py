@@ -4,14 +4,15 @@ torch's CPU kernels split each operation across OpenMP worker threads and wait f
 at the end of it. A recurrent step is thousands of small operations in a row, so when another
 process takes a core, every operation waits for a descheduled worker's next time slice: on a
 2-core machine a 2x256 LSTM fell from ~54k to a few hundred chars/s, and a stop request waited
-behind a 20-second step. Two remedies, both here:
+behind a 20-second step. One thread has no one to wait for.
 
-- ``configure_openmp`` (before torch is imported): idle workers sleep instead of spinning, so
-  a waiting worker never burns the core the late one needs. A user's own setting wins.
-- ``ThreadTuner``: the trainer reports how long each step took; now and then, and at once when
-  steps suddenly slow down, it tries the other thread count for a few steps and keeps the
-  faster. It runs only when the user did not pin ``--threads``.
-No torch import at module level: the CLI calls ``configure_openmp`` first.
+``ThreadTuner``: the trainer reports how long each step took. A step much slower than the recent
+ones (another process arrived) makes it try one thread at once; now and then it tries the other
+count, and keeps the faster. From one thread it tries all cores again only when the cores it
+would use are idle (``/proc/stat``), so a busy machine never pays for a slow probe. It runs only
+when the user did not pin ``--threads``. (Passive OpenMP waits were tried as well: they cost 40%
+of the unloaded speed on 2 cores, so OpenMP's own wait policy is left alone.)
+No torch here: the policy is testable on its own.
 """
 
 from __future__ import annotations
@@ -21,16 +22,38 @@ import statistics
 import time
 
 
-def configure_openmp(environ=os.environ) -> None:
-    """Passive OpenMP waits unless the user chose otherwise. Must run before torch loads."""
-    environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def available_cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+class IdleCores:
+    """Cores idle since the last call, from /proc/stat (Linux); None where it cannot be read."""
+
+    def __init__(self, path: str = "/proc/stat") -> None:
+        self.path = path
+        self.last = self._read()
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            with open(self.path) as fh:
+                fields = fh.readline().split()
+        except OSError:
+            return None
+        if not fields or fields[0] != "cpu":
+            return None
+        values = [int(v) for v in fields[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return idle, sum(values)
+
+    def __call__(self) -> float | None:
+        now = self._read()
+        before, self.last = self.last, now
+        if now is None or before is None or now[1] <= before[1]:
+            return None
+        return (now[0] - before[0]) / (now[1] - before[1]) * (os.cpu_count() or 1)
 
 
 class ThreadTuner:
@@ -51,19 +74,24 @@ class ThreadTuner:
     SLOWDOWN = 2.0  # a step this many times the recent median triggers a probe at once
     BETTER = 1.10  # the other count must be this much faster to switch
 
-    def __init__(self, max_threads: int, set_threads, clock=time.monotonic):
+    def __init__(self, max_threads: int, set_threads, clock=time.monotonic, idle_cores=None):
         self.choices = (max_threads, 1) if max_threads > 1 else (1,)
+        self.idle_cores = idle_cores  # callable: cores idle since its last call, or None if unknown
         self.set_threads = set_threads
         self.clock = clock
-        self.current = self.choices[0]
+        # Start on one thread: it is never pathological. The first step tells whether the other cores
+        # are free (then all of them are tried at once) or busy (then one thread it stays).
+        self.current = self.choices[-1]
         self.recent: list[float] = []
         self.phase: str | None = None  # None (steady), "probe" or "recheck"
         self.phase_times: dict[str, list[float]] = {}
         self.phase_started = 0.0
         self.home = self.current
         self.probe_every = self.PROBE_EVERY
-        self.next_probe = clock() + self.probe_every
+        self.next_probe = clock()  # the first probe follows the first step
         self.switches = 0
+        self.probes = 0
+        self.typical: dict[int, float] = {}  # median step time per thread count, as last measured
         set_threads(self.current)
 
     @property
@@ -83,13 +111,28 @@ class ThreadTuner:
                 else:
                     self._decide()
             return
-        slow = len(self.recent) >= 3 and seconds > self.SLOWDOWN * statistics.median(self.recent)
+        typical = self.typical.get(self.current)
+        if len(self.recent) >= 3:
+            typical = statistics.median(self.recent)
+        slow = typical is not None and seconds > self.SLOWDOWN * typical
         self.recent.append(seconds)
         del self.recent[: -self.WINDOW]
-        if slow or (self.clock() >= self.next_probe and len(self.recent) >= 3):
+        enough = len(self.recent) >= (1 if self.switches == 0 and self.probes == 0 else 3)
+        if slow or (self.clock() >= self.next_probe and enough):
+            if self.current < max(self.choices) and not self._room_for_more():
+                self.next_probe = self.clock() + self.PROBE_EVERY  # the other cores are busy: ask again later
+                return
             self.home = self.current
+            self.probes += 1
             self.phase_times = {"probe": [], "recheck": []}
             self._enter("probe", next(n for n in self.choices if n != self.current))
+
+    def _room_for_more(self) -> bool:
+        """From one thread, all cores are worth a try only if the extra ones are (mostly) idle."""
+        if self.idle_cores is None:
+            return True
+        idle = self.idle_cores()
+        return idle is None or idle >= 0.7 * (max(self.choices) - self.current)
 
     def _enter(self, phase: str, threads: int) -> None:
         self.phase = phase
@@ -100,6 +143,7 @@ class ThreadTuner:
         probe = statistics.median(self.phase_times["probe"])
         home = statistics.median(self.phase_times["recheck"])
         other = next(n for n in self.choices if n != self.home)
+        self.typical[other], self.typical[self.home] = probe, home
         keep = other if probe * self.BETTER < home else self.home
         if keep != self.home:
             self.switches += 1

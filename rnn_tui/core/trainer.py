@@ -46,7 +46,7 @@ from rnn_tui.core.model import (
 from rnn_tui.core.reporting import MetricsLog
 from rnn_tui.core.runs import Run
 from rnn_tui.core.sampling import generate
-from rnn_tui.core.threads import ThreadTuner, available_cores
+from rnn_tui.core.threads import IdleCores, ThreadTuner, available_cores
 
 MAX_ROLLBACKS = 3
 SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
@@ -100,7 +100,7 @@ class Trainer:
             self.device, note = resolve(c.device)
         self.tuner = None  # picks the CPU thread count by measured step time when --threads is not pinned
         if not c.threads and self.device.type == "cpu" and self.dist is None:
-            self.tuner = ThreadTuner(available_cores(), torch.set_num_threads)
+            self.tuner = ThreadTuner(available_cores(), torch.set_num_threads, idle_cores=IdleCores())
         self.amp_dtype = resolve_precision(c.precision, self.device)
         self.notes = self.notes + ((note,) if note else ())
         torch.manual_seed(c.seed)
@@ -531,7 +531,7 @@ class Trainer:
     def _tune_threads(self, seconds: float) -> None:
         before, switches = self.tuner.current, self.tuner.switches
         self.tuner.observe(seconds)
-        if self.tuner.switches != switches:
+        if self.tuner.switches != switches and self.tuner.probes > 1:  # not the first choice, at start
             why = "the CPU is shared" if self.tuner.current < before else "the CPU is free again"
             self.sink(ev.Notice("info", f"{why}: training on {self.tuner.current} CPU thread"
                                         f"{'s' if self.tuner.current > 1 else ''} (faster now)"))

@@ -1,4 +1,4 @@
-"""The Textual app: composes screens, owns the trainer bridge, routes events.
+"""The Textual app: composes screens, owns the trainer bridge, routes events. Quitting: ui/quitting.py.
 
 It computes nothing itself: trainer events go to the dashboard's widgets as
 attributes; snapshots are kept for the gate and sampling screens.
@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from rnn_tui.ui.base import SHARED_CSS_PATHS, RnnTuiBase, terminal_alive
+from rnn_tui.ui.quitting import QuitFlow
 from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
 from rnn_tui.ui.screens.train import TRAIN_CSS, TrainScreen
@@ -30,11 +31,10 @@ if TYPE_CHECKING:
     from rnn_tui.core.compare import CompareRow
     from rnn_tui.ui.host import ScreenHost, TrainerCommand
 
-QUIT_GRACE = 10.0  # seconds to wait for the trainer to save before exiting anyway
 __all__ = ["RnnTuiApp", "terminal_alive"]
 
 
-class RnnTuiApp(RnnTuiBase):
+class RnnTuiApp(QuitFlow, RnnTuiBase):
     # Textual loads a pushed screen's CSS_PATH, not the default screen's: the dashboard's is named here.
     CSS_PATH = [*SHARED_CSS_PATHS, TRAIN_CSS]
     # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
@@ -52,7 +52,8 @@ class RnnTuiApp(RnnTuiBase):
         self.started: ev.Started | None = None
         self.finished: ev.Finished | None = None
         self.failed: ev.Failed | None = None
-        self.quitting = False
+        self.quitting = False  # stopping (or leaving) is under way
+        self.asking_quit = False  # the stop-or-leave question is on screen
         self.exiting = threading.Event()  # set as the app begins to exit (see ui/exit_guard.py)
         self.exit_code = 0
 
@@ -68,12 +69,6 @@ class RnnTuiApp(RnnTuiBase):
             pass
         # RnnTuiBase.on_mount starts the terminal watchdog (_check_terminal, below).
         self.call_after_refresh(self._start)
-
-    def _check_terminal(self) -> None:
-        """The terminal went away without a SIGHUP reaching us (nohup, a pty we do not control):
-        save and leave as if hung up, rather than spin on a dead terminal."""
-        if not terminal_alive():
-            self.on_signal(signal.SIGHUP)
 
     def _start(self) -> None:
         if self.bridge is not None:
@@ -232,71 +227,6 @@ class RnnTuiApp(RnnTuiBase):
             self.notify(f"no weights yet: {what} opens once training has started", severity="warning")
             return
         self.push_screen(screen())
-
-    def exit(self, result=None, return_code: int = 0, message=None) -> None:
-        self.exiting.set()  # the exit guard (ui/exit_guard.py) watches for this
-        super().exit(result, return_code, message)
-
-    async def action_quit(self) -> None:
-        """Textual's own ways out (ctrl+q, the palette's "Quit") save the run like q does."""
-        self.action_request_quit()
-
-    def action_request_quit(self, code: int = 0) -> None:
-        self.exit_code = code
-        training = self.bridge is not None and not self.bridge.done.is_set()
-        if not training:
-            self.exit(return_code=code)
-            return
-        if self.quitting:  # asked twice: go now, the trainer saves on its own thread
-            self.exit(return_code=code)
-            return
-        if getattr(self.bridge, "can_leave_running", False):  # the trainer has a process of its own
-            asked = getattr(self, "_asking_quit", False)
-            if code == 0 and not asked:
-                self._ask_how_to_quit()
-                return
-            if code == 128 + signal.SIGHUP and self.bridge.on_hangup == "continue":
-                self.leave_training_running(code)
-                return
-        self.stop_and_quit(code)
-
-    def _ask_how_to_quit(self) -> None:
-        from rnn_tui.ui.screens.quit import QuitScreen
-
-        def chosen(choice: str | None) -> None:
-            self._asking_quit = False
-            if choice == "stop":
-                self.stop_and_quit(0)
-            elif choice == "leave":
-                self.leave_training_running(0)
-
-        self._asking_quit = True
-        self.push_screen(QuitScreen(self.run_name), chosen)
-
-    def leave_training_running(self, code: int = 0) -> None:
-        """Quit this view only: the trainer process goes on, and `rnn-tui attach` comes back to it."""
-        self.quitting = True
-        self.bridge.detach()
-        self.exit(return_code=code)
-
-    def stop_and_quit(self, code: int = 0) -> None:
-        """Save the run and stop the training, then quit (as soon as it is saved)."""
-        if self.quitting:
-            return
-        self.quitting = True
-        from rnn_tui.core.orchestrate import signal_reason
-
-        self.bridge.stop("quit" if code == 0 else signal_reason(code - 128))
-        self.status("saving the run and quitting\u2026", "warning")
-        self.set_timer(QUIT_GRACE, lambda: self.exit(return_code=self.exit_code))
-        self.set_interval(0.1, self._check_done)
-
-    def _check_done(self) -> None:
-        if self.bridge is not None and self.bridge.done.is_set():
-            self.exit(return_code=self.exit_code)
-
-    def on_signal(self, signum: int) -> None:
-        self.action_request_quit(128 + signum)
 
 
 if TYPE_CHECKING:

@@ -17,6 +17,8 @@ from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, Tra
 
 
 class TrainerBridge:
+    can_leave_running = False  # the trainer is a thread of this process: leaving stops it
+
     def __init__(self, app, request, report_interval: float = 0.25):
         from rnn_tui.core.orchestrate import Orchestrator
 

@@ -1,9 +1,6 @@
 """The thread tuner: when another process takes a core, training moves to the faster thread count."""
 
-import subprocess
-import sys
-
-from rnn_tui.core.threads import ThreadTuner, configure_openmp
+from rnn_tui.core.threads import IdleCores, ThreadTuner
 
 
 class FakeCPU:
@@ -24,31 +21,50 @@ class FakeCPU:
 
 
 def drive(tuner, cpu, steps):
-    for _ in range(steps):
+    """``steps`` steps, then on until no probe is under way (its choice made)."""
+    done = 0
+    while done < steps or tuner.phase is not None:
         seconds = cpu.step_time(tuner.current)
         cpu.now += seconds
         tuner.observe(seconds)
+        done += 1
+
+
+def test_starts_on_one_thread_and_takes_all_cores_when_they_are_free():
+    cpu = FakeCPU()
+    tuner = ThreadTuner(2, cpu.threads_set.append, clock=cpu.clock, idle_cores=lambda: 1.0)
+    assert cpu.threads_set == [1]  # never starts in the state that can crawl
+    drive(tuner, cpu, 12)
+    assert tuner.current == 2
+
+
+def test_a_busy_machine_at_start_keeps_one_thread_and_pays_no_slow_probe():
+    cpu = FakeCPU()
+    cpu.loaded = True
+    tuner = ThreadTuner(2, cpu.threads_set.append, clock=cpu.clock, idle_cores=lambda: 0.05)
+    drive(tuner, cpu, 500)
+    assert cpu.threads_set == [1]
 
 
 def test_moves_to_one_thread_under_load_and_back_when_free():
     cpu = FakeCPU()
     tuner = ThreadTuner(2, cpu.threads_set.append, clock=cpu.clock)
-    assert cpu.threads_set == [2]
-    drive(tuner, cpu, 200)  # unloaded: probes happen, two threads stay
-    assert tuner.current == 2 and tuner.switches == 0
+    drive(tuner, cpu, 200)  # unloaded: two threads, found at the first probe, and they stay
+    assert tuner.current == 2 and tuner.switches == 1
     cpu.loaded = True
     drive(tuner, cpu, 12)  # the first slow step triggers a probe at once
-    assert tuner.current == 1 and tuner.switches == 1
+    assert tuner.current == 1 and tuner.switches == 2
     cpu.loaded = False
     drive(tuner, cpu, 400)  # a routine probe finds two threads faster again
-    assert tuner.current == 2 and tuner.switches == 2
+    assert tuner.current == 2 and tuner.switches == 3
     assert cpu.threads_set[-1] == 2
 
 
 def test_probe_costs_little_time_when_steps_are_slow():
     cpu = FakeCPU()
     tuner = ThreadTuner(2, cpu.threads_set.append, clock=cpu.clock)
-    drive(tuner, cpu, 10)
+    drive(tuner, cpu, 20)
+    assert tuner.current == 2
     cpu.loaded = True
     start = cpu.now
     while tuner.current != 1:
@@ -64,18 +80,27 @@ def test_one_core_means_no_tuning():
     assert not tuner.active and calls == [1]
 
 
-def test_openmp_waits_passively_unless_the_user_chose():
-    env = {}
-    configure_openmp(env)
-    assert env["OMP_WAIT_POLICY"] == "PASSIVE"
-    env = {"OMP_WAIT_POLICY": "ACTIVE"}
-    configure_openmp(env)
-    assert env["OMP_WAIT_POLICY"] == "ACTIVE"
+def test_from_one_thread_it_tries_more_only_when_the_other_core_is_idle():
+    cpu = FakeCPU()
+    idle = {"cores": 0.0}
+    tuner = ThreadTuner(2, cpu.threads_set.append, clock=cpu.clock, idle_cores=lambda: idle["cores"])
+    cpu.loaded = True
+    drive(tuner, cpu, 12)
+    assert tuner.current == 1 and cpu.threads_set == [1]
+    tried = len(cpu.threads_set)
+    drive(tuner, cpu, 2000)  # the competitor stays: no slow two-thread probe is ever paid for
+    assert len(cpu.threads_set) == tried and tuner.current == 1
+    cpu.loaded, idle["cores"] = False, 0.95
+    drive(tuner, cpu, 200)
+    assert tuner.current == 2
 
 
-def test_the_cli_sets_the_policy_before_torch_loads():
-    code = ("import os, sys; from rnn_tui import cli; "
-            "cli.main(['runs', '--runs-dir', '/nonexistent-rnn-tui-runs']); "
-            "print(os.environ.get('OMP_WAIT_POLICY'))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "/usr/bin"})
-    assert out.stdout.strip().splitlines()[-1] == "PASSIVE"
+def test_idle_cores_reads_proc_stat(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\n")
+    idle = IdleCores(str(stat))
+    stat.write_text("cpu  200 0 100 900 0 0 0 0 0 0\n")  # half of the new time idle
+    import os
+
+    assert abs(idle() - 0.5 * (os.cpu_count() or 1)) < 1e-9
+    assert IdleCores(str(tmp_path / "missing"))() is None
