@@ -1,6 +1,6 @@
 """The real app in a pseudo-terminal: first frame, key latency, bytes/s, throughput vs headless.
 
-    python bench/tui.py [--seconds 30]
+    python bench/tui.py [--seconds 30] [--app-args "--device cuda --hidden-size 512"] [--no-ssh]
 
 Everything is measured on the real ``rnn-tui`` process through a pty, as a user's terminal sees it,
 while a 2x256 LSTM trains on the bundled corpus.
@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def python_path() -> str:
+    return os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+
+
 class Terminal:
     def __init__(self, args, home, columns=80, lines=24, extra_env=None):
         self.master, slave = pty.openpty()
@@ -31,7 +36,7 @@ class Terminal:
         import termios
 
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = dict(os.environ, RNN_TUI_HOME=str(home), TERM="xterm-256color", PYTHONPATH=str(REPO))
+        env = dict(os.environ, RNN_TUI_HOME=str(home), TERM="xterm-256color", PYTHONPATH=python_path())
         env.update(extra_env or {})
         self.started = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "rnn_tui", *args], stdin=slave, stdout=slave, stderr=slave,
@@ -118,16 +123,31 @@ def measure_app(term, seconds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--app-args", default="", help="more flags for the app and the headless run alike")
+    parser.add_argument("--no-ssh", action="store_true", help="skip the SSH_CONNECTION bandwidth run")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp())
-    common = ["--max-time", str(args.seconds + 30), "--sample-every", "5"]
+    extra = shlex.split(args.app_args)
+    common = ["--max-time", str(args.seconds + 30), "--sample-every", "5", *extra]
 
     term = Terminal(["--name", "tui", *common], home)
     try:
         measure_app(term, args.seconds)
     finally:
         term.close()
-    ssh = Terminal(["--name", "ssh", "--max-time", "40", "--sample-every", "5"], home,
+    if not args.no_ssh:
+        measure_ssh(home, extra)
+    tui_rate = median_rate(home / "runs" / "tui" / "metrics.jsonl")
+    env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=python_path())
+    subprocess.run([sys.executable, "-m", "rnn_tui", "--headless", "--name", "headless", "--max-time", str(args.seconds),
+                    "--sample-every", "5", *extra], env=env, cwd=REPO, capture_output=True, check=True)
+    headless_rate = median_rate(home / "runs" / "headless" / "metrics.jsonl")
+    print(f"2b. trainer throughput with the app up: {tui_rate:,.0f} chars/s vs headless {headless_rate:,.0f} chars/s "
+          f"(ratio {tui_rate / headless_rate:.3f})")
+
+
+def measure_ssh(home, extra):
+    ssh = Terminal(["--name", "ssh", "--max-time", "40", "--sample-every", "5", *extra], home,
                    extra_env={"SSH_CONNECTION": "10.0.0.1 5555 10.0.0.2 22"})
     try:
         ssh.wait_for(b"chars/s", 60)
@@ -137,13 +157,6 @@ def main():
         print(f"8b. the same with SSH_CONNECTION set: {(ssh.bytes - before) / (time.perf_counter() - t0) / 1000:.1f} KB/s")
     finally:
         ssh.close()
-    tui_rate = median_rate(home / "runs" / "tui" / "metrics.jsonl")
-    env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=str(REPO))
-    subprocess.run([sys.executable, "-m", "rnn_tui", "--headless", "--name", "headless", "--max-time", str(args.seconds),
-                    "--sample-every", "5"], env=env, cwd=REPO, capture_output=True, check=True)
-    headless_rate = median_rate(home / "runs" / "headless" / "metrics.jsonl")
-    print(f"2b. trainer throughput with the app up: {tui_rate:,.0f} chars/s vs headless {headless_rate:,.0f} chars/s "
-          f"(ratio {tui_rate / headless_rate:.3f})")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from rnn_tui.core.model import (
     build_from_weights,
     count_parameters,
     detach_state,
+    map_state,
     state_from_list,
     state_to_list,
 )
@@ -70,6 +71,8 @@ class Trainer:
         self.sample_temperature = config.sample_temperature
         # Seams for tests: replace to inject failures into a step or a save.
         self.step_hook: Callable[[int], None] | None = None
+        # None: decide by device (on for CUDA). True forces the GPU's no-wait step on any device (tests).
+        self.defer_checks: bool | None = None
         self.good = None
         self.ready = False  # set once the model is built and any resume restored: only then may it be saved
         self.save_failures = 0
@@ -113,8 +116,15 @@ class Trainer:
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         if c.compile:
             self.net = torch.compile(self.net)
-        fused = {"fused": True} if self.device.type == "cuda" else {}
+        # On a GPU the step never waits for the device: whether its loss and gradient were finite is decided
+        # there (fused AdamW skips its own update when told so by a device flag) and read back once per report.
+        # Elsewhere (and with fp16's scaler or under DDP, which decide on their own) each step is checked at once.
+        wanted = self.device.type == "cuda" if self.defer_checks is None else self.defer_checks
+        self.defer_checks = wanted and self.dist is None and self.amp_dtype != torch.float16
+        fused = {"fused": True} if self.device.type == "cuda" or self.defer_checks else {}
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, **fused)
+        self.bad_run = 0  # steps in a row found not finite (deferred checks)
+        self.rollback_due = False
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.train_streams = Streams(self.corpus.train, c.batch_size, c.seq_len, self.device)
         if self.dist is not None:  # this rank's share of the parallel streams
@@ -409,7 +419,7 @@ class Trainer:
         self._keep_good()
         if self.is_main:
             self.sink(self.snapshot())
-        bad_in_a_row = 0
+        self.bad_run = 0
         self.report_clock = time.monotonic()
         self.report_step = self.step
         last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
@@ -444,36 +454,19 @@ class Trainer:
             if scaling:
                 self.scaler.unscale_(self.optimizer)
             norm = self.norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
-            # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
-            finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
-            if scaling:  # the scaler skips the step itself when it found inf, and adapts the scale
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            elif finite:
-                self.optimizer.step()
-            if finite:
-                if self.tuner is not None:
-                    self._tune_threads(time.perf_counter() - step_started)
-                bad_in_a_row = 0
-                self.state = detach_state(new_state)
-                self.step += 1
-                self.pending_losses.append((self.step, loss.detach()))
-                if self.step % c.log_every == 0:
-                    self.metrics.open(self.step, lr, float(norm), self.elapsed())
-            else:
-                self.skipped += 1
-                bad_in_a_row += 1
-                self.sink(ev.Notice("warning", f"step {self.step + 1}: loss or gradient is not finite; step skipped ({self.skipped} so far)"))
-                if bad_in_a_row >= 2:
+            if self.defer_checks:
+                self._deferred_step(loss, norm, new_state, lr)
+                if self.rollback_due:
+                    self.rollback_due = False
                     if not self._roll_back():
-                        flush(time.monotonic())
-                        return self._fail(
-                            f"training diverged: the loss kept going NaN/Inf after {MAX_ROLLBACKS} rollbacks",
-                            f"lower --lr (it is {c.lr:g}) or --grad-clip, or use --precision fp32, then resume",
-                        )
-                    bad_in_a_row = 0
+                        return self._diverged()
                     self.state = None
-                continue
+            else:
+                outcome = self._checked_step(loss, norm, new_state, lr, step_started)
+                if outcome == "diverged":
+                    return self._diverged()
+                if outcome == "skipped":
+                    continue
 
             if self.step % c.eval_every == 0 and self._validate(lr, norm):
                 self._keep_good()
@@ -497,6 +490,62 @@ class Trainer:
         self.sink(finished)
         return finished
 
+    def _checked_step(self, loss, norm, new_state, lr: float, step_started: float) -> str:
+        """Check the step at once (one wait for the device): "stepped", "skipped" or "diverged"."""
+        c = self.config
+        # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
+        finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
+        scaling = self.scaler.is_enabled()
+        if scaling:  # the scaler skips the step itself when it found inf, and adapts the scale
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        elif finite:
+            self.optimizer.step()
+        if finite:
+            if self.tuner is not None:
+                self._tune_threads(time.perf_counter() - step_started)
+            self.bad_run = 0
+            self.state = detach_state(new_state)
+            self.step += 1
+            self.pending_losses.append((self.step, loss.detach()))
+            if self.step % c.log_every == 0:
+                self.metrics.open(self.step, lr, float(norm), self.elapsed())
+            return "stepped"
+        self.skipped += 1
+        self.bad_run += 1
+        self.sink(ev.Notice("warning", f"step {self.step + 1}: loss or gradient is not finite; step skipped ({self.skipped} so far)"))
+        if self.bad_run >= 2:
+            if not self._roll_back():
+                return "diverged"
+            self.bad_run = 0
+            self.state = None
+        return "skipped"
+
+    def _deferred_step(self, loss, norm, new_state, lr: float) -> None:
+        """The step without waiting for the device: the update is skipped there when the loss or the
+        gradient is not finite, the state kept; ``_flush`` reads the flags back and counts the skips."""
+        bad = ~(torch.isfinite(loss) & torch.isfinite(norm))
+        self.optimizer.found_inf = bad.float()  # fused AdamW: no update (and no step count) where this is 1
+        self.optimizer.step()
+        new_state = detach_state(new_state)
+        old = self.state if self.state is not None else map_state(new_state, torch.zeros_like)
+        if isinstance(new_state, tuple):
+            self.state = tuple(torch.where(bad, o, n) for o, n in zip(old, new_state))
+        else:
+            self.state = torch.where(bad, old, new_state)
+        self.step += 1
+        self.pending_losses.append((self.step, loss.detach(), bad))
+        if self.step % self.config.log_every == 0:
+            self.metrics.open(self.step, lr, norm.detach(), self.elapsed())
+
+    def _diverged(self) -> ev.Failed:
+        c = self.config
+        self._flush(time.monotonic())
+        return self._fail(
+            f"training diverged: the loss kept going NaN/Inf after {MAX_ROLLBACKS} rollbacks",
+            f"lower --lr (it is {c.lr:g}) or --grad-clip, or use --precision fp32, then resume",
+        )
+
     def _flush(self, now: float, sync: bool = False) -> None:
         """Report the losses gathered since the last report and append their metrics rows
         (``sync``: on disk before a checkpoint that claims them is written)."""
@@ -504,15 +553,17 @@ class Trainer:
         if not self.pending_losses and not self.metrics.has_work(sync):
             return
         pending = self.pending_losses
-        values = torch.stack([loss for _, loss in pending]).float().tolist() if pending else []
-        losses = tuple((s, v) for (s, _), v in zip(pending, values))
         self.pending_losses = []
+        losses = self._settle(pending)
         last_norm = float(self.norm)
         chars_per_step = streams.batch_size * streams.seq_len
         dt = max(now - self.report_clock, 1e-9)
         rate = (self.step - self.report_step) * chars_per_step / dt
         steps_per_sec = (self.step - self.report_step) / dt
         self.report_clock, self.report_step = now, self.step
+        for row in self.metrics.pending.values():  # deferred checks log the norm as it lies on the device
+            if isinstance(row.get("grad_norm"), torch.Tensor):
+                row["grad_norm"] = float(row["grad_norm"])
         self.metrics.finish(losses, rate, sync)
         if not losses:
             return  # only rows to write (a final evaluation): the last report still stands
@@ -522,6 +573,32 @@ class Trainer:
             last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
             memory(self.device), self._threads_now(),
         ))
+
+    def _settle(self, pending: list) -> tuple[tuple[int, float], ...]:
+        """The pending steps' losses as numbers, read in one transfer; steps found not finite (deferred
+        checks) are dropped from the losses and the log, counted as skipped, and may call a rollback."""
+        if not pending:
+            return ()
+        values = torch.stack([item[1].float() for item in pending])
+        if len(pending[0]) == 2:
+            return tuple((item[0], v) for item, v in zip(pending, values.tolist()))
+        n = len(pending)
+        numbers = torch.cat([values, torch.stack([item[2] for item in pending]).float()]).tolist()
+        losses, bad_steps = [], []
+        for (step, *_), value, bad in zip(pending, numbers[:n], numbers[n:]):
+            if bad:
+                bad_steps.append(step)
+                self.metrics.pending.pop(step, None)
+                self.bad_run += 1
+                self.rollback_due = self.rollback_due or self.bad_run >= 2
+            else:
+                losses.append((step, value))
+                self.bad_run = 0
+        if bad_steps:
+            self.skipped += len(bad_steps)
+            which = f"step {bad_steps[0]}" if len(bad_steps) == 1 else f"{len(bad_steps)} steps from {bad_steps[0]}"
+            self.sink(ev.Notice("warning", f"{which}: loss or gradient is not finite; skipped ({self.skipped} so far)"))
+        return tuple(losses)
 
     def _threads_now(self) -> int | None:
         if self.device is None or self.device.type != "cpu":
@@ -556,6 +633,7 @@ class Trainer:
         self.model.load_state_dict(self.good[0])
         self.optimizer.load_state_dict(_clone_tree(self.good[1]))
         self.rollbacks += 1
+        self.bad_run = 0
         self.lr_scale *= 0.5
         self.sink(ev.Notice("warning", f"loss went NaN/Inf twice: rolled back to the last good weights and halved the "
                                        f"learning rate (now {self.lr_at(self.step):.3g}; rollback {self.rollbacks}/{MAX_ROLLBACKS})"))

@@ -14,8 +14,13 @@ from rnn_tui.core.checkpoint import load_checkpoint
 from tests.core.helpers import losses, train
 
 
-def test_loss_falls_run_saved_and_metrics_logged(small_corpus):
-    result, events, run = train(small_corpus, max_steps=120, lr=5e-3)
+DEFERRED = pytest.mark.parametrize("defer", [False, True], ids=["checked", "deferred"])
+
+
+@DEFERRED
+def test_loss_falls_run_saved_and_metrics_logged(small_corpus, defer):
+    """``deferred``: the GPU's step (finite check on the device, read back per report), run on the CPU."""
+    result, events, run = train(small_corpus, max_steps=120, lr=5e-3, defer=defer)
     assert isinstance(result, ev.Finished) and result.reason == "max_steps" and result.step == 120
     curve = [v for _, v in losses(events)]
     assert len(curve) == 120
@@ -23,6 +28,7 @@ def test_loss_falls_run_saved_and_metrics_logged(small_corpus):
     rows = run.read_metrics()
     assert [r["step"] for r in rows] == list(range(1, 121))
     assert all({"step", "train_loss", "lr", "grad_norm", "chars_per_sec", "elapsed"} <= set(r) for r in rows)
+    assert all(type(r["grad_norm"]) is float for r in rows)
     assert any("val_loss" in r for r in rows)
     state = load_checkpoint(run.checkpoint("latest"))
     assert state["step"] == 120 and state["vocab"] and "rnn.weight_hh_l0" in state["model"]
@@ -47,11 +53,12 @@ def test_learning_rate_is_a_function_of_the_step_alone():
     assert lrs[150] == pytest.approx(5e-4) and lrs[250] == pytest.approx(2.5e-4)
 
 
-def test_resume_gives_the_same_losses_as_an_uninterrupted_run(small_corpus):
+@DEFERRED
+def test_resume_gives_the_same_losses_as_an_uninterrupted_run(small_corpus, defer):
     dropout = {"dropout": 0.2, "layers": 2}  # exercises the RNG state too
-    _, full_events, _full_run = train(small_corpus, name="full", max_steps=40, **dropout)
-    _, _, part_run = train(small_corpus, name="part", max_steps=20, **dropout)
-    result, resumed_events, _ = train(None, resume="part", max_steps=40)
+    _, full_events, _full_run = train(small_corpus, name="full", max_steps=40, defer=defer, **dropout)
+    _, _, part_run = train(small_corpus, name="part", max_steps=20, defer=defer, **dropout)
+    result, resumed_events, _ = train(None, resume="part", max_steps=40, defer=defer)
     assert result.step == 40
     full = {s: v for s, v in losses(full_events)}
     resumed = dict(losses(resumed_events))
@@ -62,7 +69,8 @@ def test_resume_gives_the_same_losses_as_an_uninterrupted_run(small_corpus):
     assert [r["step"] for r in rows] == list(range(1, 41))  # metrics.jsonl goes on where it stopped
 
 
-def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus):
+@DEFERRED
+def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus, defer):
     def hook(trainer):
         def poison(step):
             if step >= 5:
@@ -70,9 +78,9 @@ def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus):
                     trainer.model.head.bias.fill_(float("nan"))
         return poison
 
-    result, events, run = train(small_corpus, max_steps=50, hook=hook)
+    result, events, run = train(small_corpus, max_steps=50, hook=hook, defer=defer, report_interval=0.0)
     notices = [e.message for e in events if isinstance(e, ev.Notice)]
-    assert any("step skipped" in n for n in notices)
+    assert any("not finite" in n and "skipped" in n for n in notices)
     rollbacks = [n for n in notices if "rolled back" in n]
     assert len(rollbacks) == 3 and "halved" in rollbacks[0]
     assert isinstance(result, ev.Failed) and "--lr" in result.advice
@@ -82,8 +90,10 @@ def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus):
     assert all(torch.isfinite(t).all() for t in state["model"].values())
 
 
-def test_absurd_learning_rate_never_crashes(small_corpus):
-    result, events, run = train(small_corpus, max_steps=40, lr=10.0, grad_clip=1e9, warmup_steps=0, cell="rnn")  # the largest --lr allowed
+@DEFERRED
+def test_absurd_learning_rate_never_crashes(small_corpus, defer):
+    result, events, run = train(small_corpus, max_steps=40, lr=10.0, grad_clip=1e9, warmup_steps=0, cell="rnn",
+                                defer=defer)  # the largest --lr allowed
     # The trainer turns any exception into Failed, so "it returned" proves nothing: it must either
     # finish or stop as a divergence, with advice, no traceback logged, and a finite checkpoint.
     if isinstance(result, ev.Failed):
@@ -167,3 +177,34 @@ def test_bf16_autocast_trains(small_corpus):
     result, events, _ = train(small_corpus, max_steps=20, precision="bf16")
     started = next(e for e in events if isinstance(e, ev.Started))
     assert started.precision == "bf16" and result.step == 20
+
+
+@DEFERRED
+def test_the_gpu_step_never_reads_the_device_between_reports(small_corpus, monkeypatch, defer):
+    """Every Tensor -> Python read waits for a GPU. With deferred checks a step makes none: the finite
+    check, the loss and the norm are read back once per report. Checked each step: one read or more."""
+    window = {"on": False, "reads": 0}
+
+    def counted(method):
+        def wrapper(self, *args, **kwargs):
+            if window["on"]:
+                window["reads"] += 1
+            return method(self, *args, **kwargs)
+        return wrapper
+
+    for name in ("__bool__", "__float__", "__int__", "item", "tolist"):
+        monkeypatch.setattr(torch.Tensor, name, counted(getattr(torch.Tensor, name)))
+
+    def hook(trainer):
+        def mark(step):
+            window["on"] = 5 <= step < 25
+        return mark
+
+    result, events, _ = train(small_corpus, max_steps=40, hook=hook, defer=defer, report_interval=1e9,
+                              log_every=7, eval_every=1000, sample_every=0, save_every=0)
+    assert isinstance(result, ev.Finished) and result.step == 40
+    assert len(losses(events)) == 40  # every loss still reported, all at the end
+    if defer:
+        assert window["reads"] == 0
+    else:
+        assert window["reads"] >= 20
