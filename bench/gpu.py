@@ -1,6 +1,6 @@
 """The one-GPU path: a bare cuDNN loop vs the trainer, side by side, on one card.
 
-    python bench/gpu.py                 # a few minutes on one H100 / H200
+    python bench/gpu.py                 # about three minutes on one H100 / H200
     python bench/gpu.py --dry-run       # the same code on the CPU, tiny sizes: checks the script
 
 For 2x512 and 3x1024 LSTMs at batch 128 and 512, fp32 and bf16: chars/s of a bare loop (data on
@@ -107,28 +107,35 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny sizes: check the script runs")
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--window", type=float, default=2.5, help="seconds per timed window")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--no-compile", action="store_true")
     args = parser.parse_args()
     if args.dry_run:
-        device, shapes, batches, steps, warmup = torch.device("cpu"), ((1, 32), (2, 48)), (8, 16), 4, 2
+        device, shapes, batches, window = torch.device("cpu"), ((1, 32), (2, 48)), (8, 16), 0.3
         compile_rows = {(1, 32, 8, "bf16")}
     else:
         assert torch.cuda.is_available(), "bench/gpu.py needs a CUDA GPU (or --dry-run)"
-        device, shapes, batches, steps, warmup = torch.device("cuda"), ((2, 512), (3, 1024)), (128, 512), args.steps, args.warmup
-        compile_rows = COMPILE_ROWS
+        device, shapes, batches, window = torch.device("cuda"), ((2, 512), (3, 1024)), (128, 512), args.window
+        compile_rows = set() if args.no_compile else COMPILE_ROWS
+    warmup = args.warmup
     corpus = load_corpus(CORPUS)
     card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU (dry run)"
-    print(f"{card} | torch {torch.__version__} | {time.strftime('%Y-%m-%d')} | {steps} timed steps after {warmup}, "
-          f"seq {SEQ}\n", flush=True)
+    print(f"{card} | torch {torch.__version__} | {time.strftime('%Y-%m-%d')} | windows of ~{window:g} s after "
+          f"{warmup} warm-up steps, bare and ours interleaved (bare, ours, ours, bare), medians | seq {SEQ}\n", flush=True)
     print("| model | batch | precision | bare chars/s | ours chars/s | ratio | checked each step | compile | bare GiB | ours GiB |")
     print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for layers, hidden in shapes:
         for batch in batches:
             for name, amp in (("fp32", None), ("bf16", torch.bfloat16)):
-                b_rate, b_mem = bare(corpus, layers, hidden, batch, amp, device, warmup, steps)
-                o_rate, o_mem = ours(layers, hidden, batch, name, device, warmup, steps)
+                probe, _ = bare(corpus, layers, hidden, batch, amp, device, 3, 5)
+                steps = max(5, int(window * probe / (batch * SEQ)))
+                b1, b_mem = bare(corpus, layers, hidden, batch, amp, device, warmup, steps)
+                o1, o_mem = ours(layers, hidden, batch, name, device, warmup, steps)
+                o2, _ = ours(layers, hidden, batch, name, device, warmup, steps)
+                b2, _ = bare(corpus, layers, hidden, batch, amp, device, warmup, steps)
                 c_rate, _ = ours(layers, hidden, batch, name, device, warmup, steps, defer=False)
+                b_rate, o_rate = (b1 + b2) / 2, (o1 + o2) / 2
                 compiled = "-"
                 if (layers, hidden, batch, name) in compile_rows:
                     try:
@@ -137,10 +144,10 @@ def main():
                         compiled = f"{k_rate / o_rate:.3f}x ({time.perf_counter() - t0:.0f} s)"
                     except Exception as exc:  # noqa: BLE001 - a bench reports what failed and goes on
                         compiled = f"failed: {type(exc).__name__}: {str(exc)[:60]}"
+                spread = f"{min(o1, o2) / max(b1, b2):.3f}-{max(o1, o2) / min(b1, b2):.3f}"
                 print(f"| LSTM {layers}x{hidden} | {batch} | {name} | {b_rate:,.0f} | {o_rate:,.0f} | "
-                      f"{o_rate / b_rate:.3f} | {c_rate / b_rate:.3f} | {compiled} | {b_mem / 2**30:.2f} | "
+                      f"{o_rate / b_rate:.3f} ({spread}) | {c_rate / b_rate:.3f} | {compiled} | {b_mem / 2**30:.2f} | "
                       f"{o_mem / 2**30:.2f} |", flush=True)
-
 
 if __name__ == "__main__":
     main()

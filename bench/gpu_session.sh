@@ -13,7 +13,8 @@ case "${1:-speed}" in
   speed)
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/card.txt"
     python3 -c "import torch, textual, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), torch.cuda.get_device_name(), 'textual', textual.__version__)" | tee -a "$OUT/card.txt"
-    timeout 230 python3 bench/gpu.py --steps 30 --warmup 6 2>&1 | tee "$OUT/gpu.txt"
+    timeout 280 python3 bench/gpu.py ${GPU_ARGS:-} 2>&1 | tee "$OUT/gpu.txt"
+    [ -n "${SKIP_TUI:-}" ] && exit 0
     timeout 110 python3 bench/tui.py --seconds 20 --no-ssh \
       --app-args "--device cuda --layers 2 --hidden-size 512 --batch-size 128 --precision bf16" 2>&1 | tee "$OUT/tui.txt"
     ;;
