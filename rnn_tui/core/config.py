@@ -67,7 +67,7 @@ class TrainConfig:
     precision: str = "auto"
     threads: int | None = None
     encoding: str | None = None
-    compile: bool = False  # torch.compile the model (worth it on a GPU for long runs)
+    compile: bool = False  # torch.compile around the fused recurrent kernels: measured no gain (BENCHMARKS.md)
 
     def validated(self) -> TrainConfig:
         """Return self if every value is usable, else raise ConfigError naming the flag."""
