@@ -1,4 +1,7 @@
-"""Regenerate the README screenshots: python assets/screenshots.py (about a minute on a CPU)."""
+"""Regenerate the README screenshots: python assets/screenshots.py (about a minute on a CPU).
+
+``python assets/screenshots.py home`` makes only the home screen's picture (three short runs first).
+"""
 
 import asyncio
 import os
@@ -65,5 +68,31 @@ async def main(seconds: float = 45.0) -> None:
     print("wrote", *(HERE / f"{n}.svg" for n in ("dashboard", "gates", "gradflow", "compare")))
 
 
+async def home() -> None:
+    """The home screen over three short runs: the hello demo, a GRU on the sonnets, an LSTM on the tragedies."""
+    import subprocess
+
+    from rnn_tui.ui.app import RnnTuiApp
+    from rnn_tui.ui.screens.home import HomeScreen
+
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    for args in (["--demo", "hello", "--max-time", "8", "--name", "hello-rnn"],
+                 ["--demo", "sonnets", "--cell", "gru", "--hidden-size", "64", "--max-time", "25",
+                  "--name", "sonnets-gru"],
+                 ["--hidden-size", "64", "--max-time", "25", "--name", "tragedies-lstm"]):
+        subprocess.run([sys.executable, "-m", "rnn_tui", "--headless", *args], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    from rnn_tui.core.paths import runs_dir
+
+    app = RnnTuiApp(runs_root=runs_dir(None), home=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not (isinstance(app.screen, HomeScreen) and app.screen.loaded):
+            await pilot.pause(0.1)
+        await pilot.press("down")
+        await pilot.pause(1.0)
+        app.save_screenshot(str(HERE / "home.svg"))
+    print("wrote", HERE / "home.svg")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(home() if sys.argv[1:] == ["home"] else main())

@@ -256,6 +256,8 @@ class _PlainView:
             self.write(f"{event.level}: {event.message}")
         elif isinstance(event, ev.Saved) and event.reason != "best":
             self.write(f"saved {event.path} (step {event.step}, {event.reason})")
+        elif isinstance(event, ev.LearningRateChanged):
+            self.write(f"learning rate x{event.factor:g} from step {event.step}: {event.lr:.2e} (x{event.scale:g} of --lr)")
         elif isinstance(event, ev.Finished):
             if self.last_progress is not None:
                 self.write(self.progress_line(self.last_progress))

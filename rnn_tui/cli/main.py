@@ -13,8 +13,9 @@ import sys
 
 EXAMPLES = """\
 examples:
-  rnn-tui                                   train an LSTM on the bundled Shakespeare, in the app
+  rnn-tui                                   the home screen: saved runs, new runs (Enter trains the demo)
   rnn-tui notes.txt --cell gru --layers 3   train a 3-layer GRU on your text
+  rnn-tui --demo hello                      a demo corpus (tragedies, sonnets, hello, python) and its settings
   rnn-tui notes.txt --headless --max-steps 2000
                                             train without the app (for scripts, nohup, tmux)
   rnn-tui --resume RUN                      continue a run exactly where it stopped
@@ -28,9 +29,10 @@ examples:
   rnn-tui attach [RUN]                      watch a run that trains (default: the newest)
   rnn-tui stop RUN                          save a training run and stop it
   rnn-tui runs                              list saved runs (runs show RUN, runs delete RUN)
+  rnn-tui serve --port 8000                 the app in a browser (over SSH: ssh -L 8000:localhost:8000 HOST)
 """
 
-SUBCOMMANDS = ("sample", "runs", "trace", "gates", "gradflow", "attach", "stop")
+SUBCOMMANDS = ("sample", "runs", "trace", "gates", "gradflow", "attach", "stop", "serve")
 SERVE_RUN = "--serve-run"  # internal: the trainer process the app starts (see core.service)
 
 
@@ -59,6 +61,7 @@ def _run_name(text):
 
 def train_parser() -> Parser:
     from rnn_tui.core.config import CELLS, PRECISIONS
+    from rnn_tui.core.demos import DEMOS
 
     p = Parser(
         prog="rnn-tui",
@@ -69,6 +72,8 @@ def train_parser() -> Parser:
         argument_default=argparse.SUPPRESS,
     )
     p.add_argument("corpus", nargs="?", help="text file to train on (default: the bundled Shakespeare tragedies)")
+    p.add_argument("--demo", choices=tuple(DEMOS), help="train on a demo corpus with settings that suit it (your "
+                                                         "options win): " + "; ".join(d.title for d in DEMOS.values()))
     p.add_argument("--headless", action="store_true", help="train without the app; print progress lines")
     p.add_argument("--detach", action="store_true", help="train in the background and return at once, printing the "
                                                          "run name (watch it: rnn-tui attach; stop it: rnn-tui stop)")
@@ -190,6 +195,16 @@ def stop_parser() -> Parser:
     return p
 
 
+def serve_parser() -> Parser:
+    p = Parser(prog="rnn-tui serve", description="Serve the app to a web browser (textual-serve): each tab is a "
+                                                  "viewer of its own, and closing one never stops a training.")
+    p.add_argument("--port", type=_number(int), default=8000, help="TCP port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only; "
+                                                         "from another one use ssh -L 8000:localhost:8000 HOST)")
+    p.add_argument("--runs-dir", help="where runs live")
+    return p
+
+
 def require_terminal(instead: str) -> None:
     """The app draws on a real terminal; ``instead`` says what to use without one."""
     from rnn_tui.core.errors import UserError
@@ -229,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             if command == "stop":
                 from rnn_tui.cli import live
                 return live.stop(stop_parser().parse_args(rest))
+            if command == "serve":
+                from rnn_tui.cli import serve
+                return serve.serve(serve_parser().parse_args(rest))
             if command == "gates":
                 args = gates_parser().parse_args(rest)
                 from rnn_tui.ui.launch import run_gates_app
@@ -243,6 +261,13 @@ def main(argv: list[str] | None = None) -> int:
         if detach and headless:
             raise UserError("--detach and --headless: pick one (--detach trains in the background, "
                             "--headless in this terminal)")
+        if not headless and not detach and not set(args) - {"runs_dir"}:
+            # A bare `rnn-tui`: the playground's home screen (saved runs, a new run; Enter trains the demo).
+            require_terminal("add --headless to train the demo without the app")
+            from rnn_tui.ui.launch import run_home_app
+            if on_hangup is None:
+                on_hangup = "continue" if os.environ.get("SSH_CONNECTION") else "stop"
+            return run_home_app(args.get("runs_dir"), on_hangup=on_hangup, in_process=in_process)
         request = RunRequest.from_options(args)
         request.check()  # option, file and name errors before torch loads or a screen opens
         if headless:

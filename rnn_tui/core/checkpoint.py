@@ -40,15 +40,17 @@ FORMAT_VERSION = 1
 
 def compose(*, config: dict, vocab: str, model: dict, optimizer: dict | None, step: int, hidden: list | None,
             rng: dict, corpus: dict, best_val_loss: float | None, lr_scale: float, rollbacks: int,
-            skipped_steps: int, elapsed: float) -> dict:
+            skipped_steps: int, elapsed: float, user_lr_scale: float = 1.0) -> dict:
     """Every key a checkpoint holds (``save_checkpoint`` adds ``format`` and ``format_version``).
 
     Tensors and plain values only, so ``torch.load(weights_only=True)`` reads it back whole.
+    ``lr_scale`` is the NaN guard's halving, ``user_lr_scale`` the user's x2 and /2: kept apart so
+    each can be told and undone on its own.
     """
     return {
         "config": config, "vocab": vocab, "model": model, "optimizer": optimizer, "step": step,
         "hidden": hidden, "rng": rng, "corpus": corpus, "best_val_loss": best_val_loss, "lr_scale": lr_scale,
-        "rollbacks": rollbacks, "skipped_steps": skipped_steps, "elapsed": elapsed,
+        "rollbacks": rollbacks, "skipped_steps": skipped_steps, "elapsed": elapsed, "user_lr_scale": user_lr_scale,
         "versions": {"rnn_tui": __version__, "torch": str(torch.__version__)},
     }
 
@@ -62,7 +64,15 @@ def counters(state: dict) -> dict:
         "rollbacks": int(state.get("rollbacks", 0)),
         "skipped_steps": int(state.get("skipped_steps", 0)),
         "elapsed": float(state.get("elapsed", 0.0)),
+        "user_lr_scale": _positive(state.get("user_lr_scale"), 1.0),
     }
+
+
+def _positive(value, default: float) -> float:
+    """A finite number > 0, else ``default`` (older files have no user scale; a damaged one must not give a NaN rate)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return default
 
 
 def save_checkpoint(state: dict, path: Path, keep_previous: bool = False, only_if_better: bool = False) -> bool:

@@ -33,3 +33,18 @@ class RequestSnapshot:
 @dataclass(frozen=True)
 class SetSampleTemperature:
     temperature: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """While paused: train exactly ``count`` steps, report them, and stay paused.
+    While running: train ``count`` more steps, then pause (so a Step that races a Resume still ends paused)."""
+
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class ScaleLearningRate:
+    """Multiply the learning rate of every later step by ``factor`` (x2 = 2.0, /2 = 0.5); paused or running."""
+
+    factor: float

@@ -124,3 +124,13 @@ class CompareMeasured:
 
     cell: str | None
     decay: float | None
+
+
+@dataclass(frozen=True)
+class LearningRateChanged:
+    """A ScaleLearningRate took effect; metrics.jsonl marks ``step``'s row with ``lr_change``."""
+
+    step: int  # the first step trained with the new rate (trainer.step + 1 at the time)
+    lr: float  # the new learning rate at that step
+    factor: float  # the factor just applied (after any clamp to --lr's limits)
+    scale: float  # the cumulative user scale now in force

@@ -39,7 +39,7 @@ GATE_NAMES = {
     "c": "cell state",
     "h": "hidden state",
     "r": "reset gate",
-    "z": "update gate",
+    "z": "update gate (share of the old state kept)",
     "n": "candidate",
 }
 SIGMOID_GATES = {"i", "f", "o", "r", "z"}  # values in (0, 1); the rest are in (-1, 1) (c shown as tanh(c))

@@ -41,6 +41,7 @@ class RunRequest:
     allow_corpus_change: bool = False
     compare: tuple[str, ...] = ()
     match_params: bool = False
+    demo: str | None = None  # a core.demos name: its corpus, its defaults already in overrides
 
     @classmethod
     def from_options(cls, options: dict) -> RunRequest:
@@ -49,7 +50,16 @@ class RunRequest:
 
         options = dict(options)
         corpus = options.pop("corpus", None)
+        demo = options.pop("demo", None)
         run = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
+        if demo is not None:
+            from rnn_tui.core.demos import get
+
+            if corpus is not None:
+                raise ConfigError(f"--demo and a corpus file: pick one (--demo {demo} trains on its own text)")
+            if run.get("resume"):
+                raise ConfigError("--demo and --resume: pick one (a resumed run keeps its own corpus and settings)")
+            options = {**get(demo).defaults, **options}  # the user's explicit options win
         if run.get("resume") and run.get("name"):
             raise ConfigError(f"--resume {run['resume']} continues that run under its own name; drop --name "
                               "(to train a copy under another name, copy the run folder)")
@@ -66,10 +76,14 @@ class RunRequest:
             raise ConfigError("--match-params only makes sense with --compare")
         return cls(corpus=corpus, overrides=options, name=run.get("name"), runs_dir=run.get("runs_dir"),
                    resume=run.get("resume"), allow_corpus_change=bool(run.get("allow_corpus_change")),
-                   compare=compare, match_params=bool(run.get("match_params")))
+                   compare=compare, match_params=bool(run.get("match_params")), demo=demo)
 
     def corpus_path(self) -> str | None:
-        """The corpus to read: the one given, the bundled demo for a new run, or (None) the resumed run's own."""
+        """The corpus to read: the one given, a demo's, the bundled demo for a new run, or (None) the resumed run's own."""
+        if self.demo is not None:
+            from rnn_tui.core.demos import demo_path
+
+            return str(demo_path(self.demo))  # the python demo is built here on first use
         if self.corpus is not None or self.resume:
             return self.corpus
         from rnn_tui.core.session import demo_corpus_path
@@ -84,6 +98,10 @@ class RunRequest:
         from rnn_tui.core.paths import check_regular_file
 
         TrainConfig().with_changes(**self.overrides).validated()
+        if self.demo is not None:
+            from rnn_tui.core.demos import get
+
+            get(self.demo)
         if self.corpus is not None:
             check_regular_file(Path(self.corpus))
         if self.compare and self.name:
@@ -168,6 +186,10 @@ class Orchestrator:
         common = dict(runs_dir=r.runs_dir, resume=r.resume, allow_corpus_change=r.allow_corpus_change,
                       progress=self._load_progress, should_stop=self._load_should_stop)
         corpus = r.corpus_path()
+        if name is None and r.demo and not r.resume:  # a demo's runs are named after it, not its file
+            from rnn_tui.core.runs import default_name
+
+            name = default_name(r.demo, overrides.get("cell", "lstm"))
         if d is None:
             return prepare(corpus, overrides, name=name, **common)
         # torchrun: rank 0 makes (or reopens) the run folder; the other ranks then read the same run.
@@ -214,7 +236,7 @@ class Orchestrator:
 
             vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab)
         sizes = dict(plan(list(r.compare), config, vocab_size, r.match_params))
-        base = r.name or default_name(corpus, "compare")
+        base = r.name or default_name(r.demo or corpus, "compare")
         for index, cell in enumerate(r.compare):
             if self.stopping:
                 break

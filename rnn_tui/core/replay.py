@@ -15,8 +15,9 @@ class Replay:
 
     One run: its Started (with ``start_step`` moved to the newest report, so the dashboard reads
     the history up to there from metrics.jsonl, as for a resumed run) and the newest report,
-    validation, sample, save, state and weights. Compared runs also keep each finished run's
-    curve, validations and result, so a late viewer's comparison is whole.
+    validation, sample, save, state and weights, and the learning-rate changes metrics.jsonl does
+    not hold yet. Compared runs also keep each finished run's curve, validations and result, so a
+    late viewer's comparison is whole.
     """
 
     def __init__(self, compare: bool = False) -> None:
@@ -37,6 +38,7 @@ class Replay:
         self.curve: list[tuple[int, float]] = []
         self.evals: list[ev.EvalResult] = []
         self.measured: list[ev.CompareMeasured] = []
+        self.lr_changes: list[ev.LearningRateChanged] = []  # those past the newest report (metrics.jsonl has the rest)
 
     def record(self, event: object) -> None:
         if isinstance(event, ev.CompareStarted):
@@ -53,6 +55,7 @@ class Replay:
                 while len(self.curve) > MAX_CURVE_POINTS:
                     self.curve = self.curve[::2]
             self.progress = event
+            self.lr_changes = [e for e in self.lr_changes if e.step > event.step]
         elif isinstance(event, ev.EvalResult):
             self.evals = (self.evals + [event]) if self.compare else [event]
         elif isinstance(event, ev.Sample):
@@ -66,6 +69,8 @@ class Replay:
         elif isinstance(event, (ev.Finished, ev.Failed)):
             self.end = event
             self.paused = None
+        elif isinstance(event, ev.LearningRateChanged):
+            self.lr_changes.append(event)
         elif isinstance(event, ev.CompareMeasured):
             self.measured.append(event)
         elif isinstance(event, wire.RunText):
@@ -86,6 +91,7 @@ class Replay:
             if progress is not None:
                 out.append(progress)
             if not condensed:
+                out += self.lr_changes
                 out += [e for e in (self.sample, self.saved, self.paused, self.snapshot) if e is not None]
         out += [e for e in (self.end,) if e is not None]
         return out + list(self.measured)

@@ -564,6 +564,35 @@ def delete_run(run: Run, force: bool = False, wait_s: float = 30.0, say=lambda l
     return left
 
 
+
+def rename_run(run: Run, new_name: str) -> Run:
+    """Give ``run`` another name in the same runs folder: one rename of its folder, under its lock.
+
+    Refused for a folder that is not provably a run of ours, a live run, a bad name or a taken one;
+    nothing is moved then. Checkpoints and config.json hold no path of their own folder.
+    """
+    from rnn_tui.core.paths import check_run_name
+
+    check_run_name(new_name, "the new name")
+    if new_name == run.name:
+        return run
+    if run_evidence(run.path) is None:
+        raise RunError(f"{run.path}: not provably an rnn-tui run; nothing was renamed")
+    target = run.path.parent / new_name
+    if target.exists() or target.is_symlink():
+        raise RunError(f"{new_name} is taken in {run.path.parent}; pick another name")
+    fd = _hold_lock(run, force=False, wait_s=0.0, say=lambda line: None)
+    try:
+        if target.exists() or target.is_symlink():
+            raise RunError(f"{new_name} is taken in {run.path.parent}; pick another name")
+        os.rename(run.path, target)
+    except OSError as exc:
+        raise RunError(f"could not rename {run.name} to {new_name} ({exc.strerror or exc}); nothing was moved") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return Run(target)
+
 def _remove_ours(path: Path) -> int:
     """Remove one thing rnn-tui wrote (a plain file, or samples/ with only our files); 0 if none."""
     import stat

@@ -52,6 +52,8 @@ from rnn_tui.core.threads import IdleCores, ThreadTuner, available_cores
 MAX_ROLLBACKS = 3
 SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
 SAVE_RETRY_MAX_S = 600.0
+MAX_LR = 10.0  # the user's x2 keeps the rate within what --lr accepts (core.config)
+MIN_LR = 1e-9  # and /2 stops here: below it nothing trains, and halving on would reach 0
 
 
 class Trainer:
@@ -86,6 +88,12 @@ class Trainer:
         self.step = 0
         self.norm = torch.zeros(())
         self.in_loop = False
+        self.user_lr_scale = 1.0  # the user's x2 and /2 (ScaleLearningRate), apart from the NaN guard's lr_scale
+        self.lr_change: float | None = None  # a scale not yet trained with: marks the next logged row
+        self.paused = False
+        self.steps_to_take = 0  # steps a Step still asks for; the trainer pauses again after them
+        self.pause_when_stepped = False  # a Step came while running: StateChanged("paused") once its steps are done
+        self.last_sample = 0.0
 
     def request_stop(self, reason: str = "stopped") -> None:
         """Thread- and signal-safe: the loop saves and returns at the next step."""
@@ -134,6 +142,7 @@ class Trainer:
         self.state = None
         self.best_val: float | None = None
         self.lr_scale = 1.0
+        self.user_lr_scale = 1.0
         self.rollbacks = 0
         self.skipped = 0
         self.prior_elapsed = 0.0
@@ -161,6 +170,9 @@ class Trainer:
             self.state = tuple(t[:, rows] for t in self.state) if isinstance(self.state, tuple) else self.state[:, rows]
         self.best_val = counts["best_val_loss"]
         self.lr_scale = counts["lr_scale"]
+        self.user_lr_scale = counts["user_lr_scale"]
+        if self.user_lr_scale != 1.0:
+            self.notes = (*self.notes, f"the learning rate keeps the x{self.user_lr_scale:g} set while it trained")
         self.rollbacks = counts["rollbacks"]
         self.skipped = counts["skipped_steps"]
         self.prior_elapsed = counts["elapsed"]
@@ -197,6 +209,7 @@ class Trainer:
             optimizer=self.optimizer.state_dict(), step=self.step, hidden=state_to_list(self._full_state()), rng=rng,
             corpus=self.corpus.summary(), best_val_loss=self.best_val, lr_scale=self.lr_scale,
             rollbacks=self.rollbacks, skipped_steps=self.skipped, elapsed=self.elapsed(),
+            user_lr_scale=self.user_lr_scale,
         )
 
     def _full_state(self):
@@ -262,7 +275,8 @@ class Trainer:
 
     def lr_at(self, step: int) -> float:
         c = self.config
-        return learning_rate(step, c.lr, c.warmup_steps, c.lr_decay, self.train_streams.chunks_per_epoch, self.lr_scale)
+        scale = self.lr_scale * self.user_lr_scale
+        return learning_rate(step, c.lr, c.warmup_steps, c.lr_decay, self.train_streams.chunks_per_epoch, scale)
 
     def autocast(self):
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
@@ -380,20 +394,29 @@ class Trainer:
         return max(0.0, min(etas)) if etas else None
 
     def _handle_commands(self) -> None:
-        paused = False
+        """Take the queued commands; while paused (and not stepping) wait here for the next one."""
         while True:
+            waiting = self.paused and not self.steps_to_take
             try:
-                command = self.commands.get(timeout=0.2) if paused else self.commands.get_nowait()
+                command = self.commands.get(timeout=0.2) if waiting else self.commands.get_nowait()
             except queue.Empty:
-                if not paused or self.stop_requested.is_set():
+                if not waiting or self.stop_requested.is_set():
                     return
                 continue
-            if isinstance(command, cmd.Pause) and not paused:
-                paused = True
-                self.sink(ev.StateChanged("paused"))
-            elif isinstance(command, cmd.Resume) and paused:
-                paused = False
-                self.sink(ev.StateChanged("running"))
+            if isinstance(command, cmd.Pause):
+                if not self.paused:
+                    self.paused = True
+                    if self.in_loop:
+                        self._flush(time.monotonic())  # paused at step N: the screens show N, not a step before
+                    self.sink(ev.StateChanged("paused"))
+                elif self.steps_to_take:  # a long Step cut short: what it trained is shown now
+                    self.steps_to_take = 0
+                    self._report_steps()
+            elif isinstance(command, cmd.Resume) and self.paused:
+                announced = not self.pause_when_stepped
+                self.paused, self.steps_to_take, self.pause_when_stepped = False, 0, False
+                if announced:
+                    self.sink(ev.StateChanged("running"))
                 self.report_clock = time.monotonic()
                 self.report_step = self.step
                 return
@@ -406,6 +429,66 @@ class Trainer:
                 self.sink(self.snapshot())
             elif isinstance(command, cmd.SetSampleTemperature):
                 self.sample_temperature = command.temperature
+            elif isinstance(command, cmd.ScaleLearningRate):
+                self._scale_learning_rate(command.factor)
+            elif isinstance(command, cmd.Step) and self._take_step(command.count):
+                return
+
+    def _take_step(self, count) -> bool:
+        """Start a Step of ``count`` steps; False when refused. Steps asked for while stepping add up."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            self.sink(ev.Notice("warning", f"step count {count!r} ignored: it must be a whole number of 1 or more"))
+            return False
+        if self.dist is not None:
+            self.sink(ev.Notice("warning", "stepping is not possible under torchrun: every rank would have to agree"))
+            return False
+        if not self.paused:
+            self.paused = self.pause_when_stepped = True
+        elif not self.steps_to_take:  # chars/s of these steps, not of the pause before them
+            self.report_clock, self.report_step = time.monotonic(), self.step
+        self.steps_to_take += count
+        return True
+
+    def _report_steps(self) -> None:
+        """A Step's steps shown at once, not at the next report: losses, weights, and a live sample."""
+        self._flush(time.monotonic())
+        if self.is_main:
+            snap = self.snapshot()
+            self.sink(snap)
+            if self.config.sample_every:
+                self.last_sample = time.monotonic()
+                self.live_sample(snap)
+        if self.pause_when_stepped:
+            self.pause_when_stepped = False
+            self.sink(ev.StateChanged("paused"))
+
+    def _scale_learning_rate(self, factor) -> None:
+        """Multiply the rate of every later step by ``factor``, kept within what --lr accepts."""
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not math.isfinite(factor) or factor <= 0:
+            self.sink(ev.Notice("warning", f"learning rate factor {factor!r} ignored: it must be a number above 0"))
+            return
+        if self.dist is not None:
+            self.sink(ev.Notice("warning", "the learning rate cannot change under torchrun: only rank 0 would change it"))
+            return
+        base, scale = self.config.lr, self.user_lr_scale * factor
+        low, high = min(MIN_LR, base), MAX_LR
+        if not low <= base * scale <= high:
+            limit, bound = (high, "the most --lr allows") if base * scale > high else (low, "the least it goes")
+            if math.isclose(base * self.user_lr_scale, limit, rel_tol=1e-9):
+                self.sink(ev.Notice("warning", f"the learning rate is already at {limit:g} ({bound}); unchanged"))
+                return
+            self.sink(ev.Notice("warning", f"learning rate x{factor:g} would pass {limit:g} ({bound}): set to {limit:g}"))
+            scale = limit / base
+        applied, self.user_lr_scale = scale / self.user_lr_scale, scale
+        self.lr_change = applied * (self.lr_change or 1.0)
+        self.sink(ev.LearningRateChanged(self.step + 1, self.lr_at(self.step), applied, scale))
+
+    def _open_row(self, lr: float, norm) -> None:
+        """This step's metrics row; the first step of a changed rate carries the change (``lr_change``)."""
+        row = self.metrics.open(self.step, lr, norm, self.elapsed())
+        if self.lr_change is not None:
+            row["lr_change"] = self.lr_change
+            self.lr_change = None
 
     def _loop(self) -> ev.Finished | ev.Failed:
         c, streams = self.config, self.train_streams
@@ -422,7 +505,7 @@ class Trainer:
         self.bad_run = 0
         self.report_clock = time.monotonic()
         self.report_step = self.step
-        last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
+        self.last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
         params = [p for p in self.model.parameters()]
         self.in_loop = True
         flush = self._flush
@@ -456,11 +539,8 @@ class Trainer:
             norm = self.norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
             if self.defer_checks:
                 self._deferred_step(loss, norm, new_state, lr)
-                if self.rollback_due:
-                    self.rollback_due = False
-                    if not self._roll_back():
-                        return self._diverged()
-                    self.state = None
+                if not self._roll_back_if_due():
+                    return self._diverged()
             else:
                 outcome = self._checked_step(loss, norm, new_state, lr, step_started)
                 if outcome == "diverged":
@@ -471,11 +551,18 @@ class Trainer:
             if self.step % c.eval_every == 0 and self._validate(lr, norm):
                 self._keep_good()
 
+            if self.steps_to_take:
+                self.steps_to_take -= 1
+                if not self.steps_to_take:
+                    self._flush(time.monotonic())
+                    if not self._roll_back_if_due():  # deferred checks: a stepped step's NaN is handled now
+                        return self._diverged()
+                    self._report_steps()
             now = time.monotonic()
             if now - self.report_clock >= self.report_interval:
                 flush(now)
-            if self.is_main and c.sample_every and now - last_sample >= c.sample_every:
-                last_sample = now
+            if self.is_main and c.sample_every and now - self.last_sample >= c.sample_every:
+                self.last_sample = now
                 snap = self.snapshot()
                 self.sink(snap)
                 self.live_sample(snap)
@@ -508,8 +595,8 @@ class Trainer:
             self.state = detach_state(new_state)
             self.step += 1
             self.pending_losses.append((self.step, loss.detach()))
-            if self.step % c.log_every == 0:
-                self.metrics.open(self.step, lr, float(norm), self.elapsed())
+            if self.step % c.log_every == 0 or self.lr_change is not None:
+                self._open_row(lr, float(norm))
             return "stepped"
         self.skipped += 1
         self.bad_run += 1
@@ -535,15 +622,15 @@ class Trainer:
             self.state = torch.where(bad, old, new_state)
         self.step += 1
         self.pending_losses.append((self.step, loss.detach(), bad))
-        if self.step % self.config.log_every == 0:
-            self.metrics.open(self.step, lr, norm.detach(), self.elapsed())
+        if self.step % self.config.log_every == 0 or self.lr_change is not None:
+            self._open_row(lr, norm.detach())
 
     def _diverged(self) -> ev.Failed:
         c = self.config
         self._flush(time.monotonic())
         return self._fail(
             f"training diverged: the loss kept going NaN/Inf after {MAX_ROLLBACKS} rollbacks",
-            f"lower --lr (it is {c.lr:g}) or --grad-clip, or use --precision fp32, then resume",
+            f"lower --lr (it is {c.lr * self.user_lr_scale:g}) or --grad-clip, or use --precision fp32, then resume",
         )
 
     def _flush(self, now: float, sync: bool = False) -> None:
@@ -588,7 +675,9 @@ class Trainer:
         for (step, *_), value, bad in zip(pending, numbers[:n], numbers[n:]):
             if bad:
                 bad_steps.append(step)
-                self.metrics.pending.pop(step, None)
+                row = self.metrics.pending.pop(step, None)
+                if row is not None and "lr_change" in row:  # the mark stays, without the skipped step's numbers
+                    self.metrics.pending[step] = {k: row[k] for k in ("step", "lr", "elapsed", "lr_change")}
                 self.bad_run += 1
                 self.rollback_due = self.rollback_due or self.bad_run >= 2
             else:
@@ -625,6 +714,16 @@ class Trainer:
         self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
         if is_best:
             self.save("best", "best")
+        return True
+
+    def _roll_back_if_due(self) -> bool:
+        """Deferred checks: roll back when a report found steps in a row not finite; False if none is left."""
+        if not self.rollback_due:
+            return True
+        self.rollback_due = False
+        if not self._roll_back():
+            return False
+        self.state = None
         return True
 
     def _roll_back(self) -> bool:

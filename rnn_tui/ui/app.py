@@ -41,14 +41,31 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
     BINDINGS = [Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True)]
 
     def __init__(self, bridge_factory: Callable[[RnnTuiApp], Any] | None = None, viewer: ev.Snapshot | None = None,
-                 compare: bool = False) -> None:
+                 compare: bool = False, runs_root: Path | None = None,
+                 bridge_maker: Callable[[RnnTuiApp, Any], Any] | None = None,
+                 attach_maker: Callable[[RnnTuiApp, Any], Any] | None = None, home: bool = False) -> None:
         super().__init__()
         from rnn_tui.core.compare import CompareCollector
 
         self.bridge = bridge_factory(self) if bridge_factory else None
+        self.bridges: list[Any] = [self.bridge] if self.bridge is not None else []  # every run this app started
+        # The playground: runs started from the home screen and the form (ui/launch.py supplies the makers).
+        self.runs_root = runs_root
+        self.bridge_maker = bridge_maker
+        self.attach_maker = attach_maker
+        self.home = home  # opened on the home screen (`rnn-tui` with no corpus)
+        self.attached = False  # the current bridge watches a run another process trains
         self.compare = CompareCollector() if compare else None
         self.viewer = viewer  # a Snapshot to browse when there is no training
-        self.latest_snapshot: ev.Snapshot | None = viewer
+        self.live_snapshot: ev.Snapshot | None = viewer
+        self.browsing: tuple[ev.Snapshot, str] | None = None  # a saved run's weights and folder, opened from home
+        self._browse_texts: dict[str, str | None] = {}
+        self._gate_sample = ("", "")
+        self._dashboard: TrainScreen | None = None
+        self._dashboard_mode = "_default"
+        self._home_mode = "_default" if home else "home"
+        self._runs = 0
+        self._pending_begin: tuple | None = None
         self.started: ev.Started | None = None
         self.finished: ev.Finished | None = None
         self.failed: ev.Failed | None = None
@@ -57,10 +74,56 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
         self.exiting = threading.Event()  # set as the app begins to exit (see ui/exit_guard.py)
         self.exit_code = 0
 
-    def get_default_screen(self) -> TrainScreen:
-        return TrainScreen()
+    def get_default_screen(self) -> Screen:
+        if self.home:
+            from rnn_tui.ui.screens.home import HomeScreen
+
+            return HomeScreen(self._runs_root())
+        self._dashboard = TrainScreen()
+        return self._dashboard
+
+    @property
+    def latest_snapshot(self) -> ev.Snapshot | None:
+        """The weights the screens show: a saved run's when one is open from home, else the training's."""
+        if self.browsing is not None and any(getattr(s, "browse", False) for s in self.screen_stack):
+            return self.browsing[0]
+        return self.live_snapshot
+
+    @latest_snapshot.setter
+    def latest_snapshot(self, snapshot: ev.Snapshot | None) -> None:
+        self.live_snapshot = snapshot
+
+    @property
+    def runs_folder(self) -> Path:
+        return self._runs_root()
+
+    @property
+    def live_run_dir(self) -> str | None:
+        if self.bridge is not None and not self.bridge.done.is_set() and self.started is not None:
+            return self.started.run_dir
+        return None
+
+    def new_run_settings(self) -> tuple[str | None, dict]:
+        from rnn_tui.core.errors import UserError
+        from rnn_tui.core.runs import Run
+
+        if self.started is None:
+            return None, {}
+        try:
+            corpus = Run(Path(self.started.run_dir)).read_config()["corpus"]["path"]
+        except (UserError, KeyError, TypeError):
+            corpus = None
+        return corpus, dict(self.started.config)
+
+    def _runs_root(self) -> Path:
+        from rnn_tui.core.paths import runs_dir
+
+        return Path(self.runs_root) if self.runs_root is not None else runs_dir(None)
 
     def on_mount(self) -> None:
+        # The first screen's mode (home, or the dashboard of `rnn-tui CORPUS`) is Textual's "_default",
+        # which switch_mode does not know: name it, so the app can come back to it from another mode.
+        self._modes.setdefault(self.DEFAULT_MODE, lambda: self.screen_stack[0])
         try:
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, self.on_signal, signal.SIGTERM)
@@ -75,6 +138,162 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
             self.bridge.start()
             self.status("loading the corpus and building the model\u2026")
 
+    # ---- the playground: runs started, opened and left from inside the app ---------------------------
+    def start_training(self, request: Any, ghost: list | None = None) -> None:
+        """Train ``request`` (from the form, the home screen or a reset) on a fresh dashboard."""
+        if self.bridge_maker is None:
+            self.notify("this view cannot start training", severity="warning")
+            return
+        maker = self.bridge_maker
+        self._begin(lambda app: maker(app, request), ghost, attached=False)
+
+    def start_new_run(self, options: dict) -> None:
+        """A new run from command-line style options (the home screen's Enter: the demo, defaults)."""
+        from rnn_tui.core.errors import UserError
+        from rnn_tui.core.orchestrate import RunRequest
+
+        try:
+            request = RunRequest.from_options({**options, "runs_dir": str(self._runs_root())})
+            request.check()
+        except UserError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.start_training(request)
+
+    def resume_run(self, name: str) -> None:
+        from rnn_tui.core.orchestrate import RunRequest
+
+        # Opened from home, a run trains on until paused or left: the budget it was started with is lifted.
+        budget = {"max_steps": None, "max_time": None, "epochs": None}
+        self.start_training(RunRequest(resume=name, runs_dir=str(self._runs_root()), overrides=budget))
+
+    def attach_run(self, run_dir: str) -> None:
+        from rnn_tui.core.live import live_run
+
+        live = live_run(Path(run_dir))
+        if live is None or live.socket is None or self.attach_maker is None:
+            self.notify("that run is not training any more (or serves no viewers)", severity="warning")
+            return
+        maker = self.attach_maker
+        self._begin(lambda app: maker(app, live), None, attached=True)
+
+    def _begin(self, factory: Callable[[RnnTuiApp], Any], ghost: list | None, attached: bool) -> None:
+        old = self.bridge
+        if old is not None and not old.done.is_set():
+            if self.attached:
+                old.detach()  # watching someone else's run: leave it training
+            else:
+                old.stop("new run")
+                self.status("saving the current run before the next one starts\u2026", "warning")
+                self._pending_begin = (factory, ghost, attached)
+                self._wait_timer = self.set_interval(0.1, self._begin_when_saved)
+                return
+        self._begin_now(factory, ghost, attached)
+
+    def _begin_when_saved(self) -> None:
+        if self.bridge is not None and not self.bridge.done.is_set():
+            return
+        self._wait_timer.stop()
+        pending, self._pending_begin = self._pending_begin, None
+        if pending is not None:
+            self._begin_now(*pending)
+
+    def _begin_now(self, factory: Callable[[RnnTuiApp], Any], ghost: list | None, attached: bool) -> None:
+        self._runs += 1
+        self.bridge = factory(self)
+        self.bridges.append(self.bridge)
+        self.attached = attached
+        self.started = self.finished = self.failed = None
+        self.live_snapshot = None
+        self.quitting = False
+        screen = TrainScreen()
+        screen.ghost = ghost or []
+        self._dashboard = screen
+        mode, old = f"run-{self._runs}", self._dashboard_mode
+        self.add_mode(mode, lambda: screen)
+        self._dashboard_mode = mode
+        self.switch_mode(mode)
+        if old not in ("_default", self._home_mode):
+            self.remove_mode(old)
+        self.call_after_refresh(self._start)
+
+    def show_dashboard(self) -> None:
+        if self._dashboard is not None:
+            self.switch_mode(self._dashboard_mode)
+
+    def go_home(self) -> None:
+        from rnn_tui.ui.screens.home import HomeScreen
+
+        if self._home_mode == "home" and "home" not in self._modes:
+            root = self._runs_root()
+            self.add_mode("home", lambda: HomeScreen(root))
+        self.switch_mode(self._home_mode)
+
+    def action_go_home(self) -> None:
+        self.go_home()
+
+    def reset_run(self) -> None:
+        """The same configuration from a fresh initialisation: a new run with a new seed; the old
+        curve stays faint on the new chart."""
+        import random
+
+        from rnn_tui.core.errors import UserError
+        from rnn_tui.core.orchestrate import RunRequest
+        from rnn_tui.core.runs import Run
+
+        if self.started is None or self.compare is not None or self.attached:
+            self.status("reset restarts a run this app trains (not a comparison or an attached run)", "warning")
+            return
+        try:
+            corpus = Run(Path(self.started.run_dir)).read_config()["corpus"]["path"]
+        except (UserError, KeyError, TypeError):
+            self.status("reset: the run's corpus is not recorded; start a new run with n", "error")
+            return
+        from dataclasses import fields
+
+        from rnn_tui.core.config import TrainConfig
+
+        known = {f.name for f in fields(TrainConfig)}
+        overrides = {k: v for k, v in self.started.config.items() if k in known and v is not None}
+        overrides["seed"] = random.randrange(1, 2**31)
+        try:
+            request = RunRequest.from_options({"corpus": corpus, **overrides, "runs_dir": str(self._runs_root())})
+            request.check()
+        except UserError as exc:
+            self.status(f"reset: {exc}", "error")
+            return
+        from rnn_tui.ui.widgets.loss_chart import LossChart
+
+        ghost = list(self.train_screen.query_one(LossChart).train) if self._dashboard is not None else []
+        self.start_training(request, ghost=ghost)
+
+    def browse_run(self, run_dir: str, which: str) -> None:
+        """Sample, gates or gradient flow on a saved run's weights (read in a worker)."""
+        self.run_worker(lambda: self._load_browse(run_dir, which), thread=True, exclusive=True, group="browse",
+                        exit_on_error=False, description="loading the run's weights")
+
+    def _load_browse(self, run_dir: str, which: str) -> None:
+        from rnn_tui.core.errors import UserError
+        from rnn_tui.ui.launch import load_snapshot
+
+        try:
+            loaded = load_snapshot(run_dir, str(self._runs_root()))
+        except UserError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        self.call_from_thread(self._open_browse, loaded, which)
+
+    def _open_browse(self, loaded: tuple, which: str) -> None:
+        from rnn_tui.ui.screens.gates import GatesScreen
+        from rnn_tui.ui.screens.gradflow import GradFlowScreen
+        from rnn_tui.ui.screens.sample import SampleScreen
+
+        snapshot, run_dir = loaded
+        self.browsing = (snapshot, run_dir or "")
+        screen = {"gates": GatesScreen, "gradflow": GradFlowScreen, "sample": SampleScreen}[which]()
+        screen.browse = True
+        self.push_screen(screen)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own "Quit" would leave without saving; ours below saves first.
         yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
@@ -88,24 +307,49 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
             yield SystemCommand("Live-sample temperature down", "Cooler live samples (T)", lambda: screen.action_temperature(-1))
             yield SystemCommand("Toggle bits/nats", "Loss units on the chart (b)", screen.action_toggle_bits)
             yield SystemCommand("Toggle the raw loss curve", "Show or hide the unsmoothed curve (r)", screen.action_toggle_raw)
+            yield SystemCommand("Step", "While paused: one training step (.)", screen.action_step)
+            yield SystemCommand("Learning rate x2", "Double the learning rate from the next step (+)", lambda: screen.action_lr(2.0))
+            yield SystemCommand("Learning rate /2", "Halve the learning rate from the next step (-)", lambda: screen.action_lr(0.5))
+            yield SystemCommand("Reset", "The same settings from a fresh start, a new seed (R)", screen.action_reset)
+            yield SystemCommand("New run", "Pick the text, cell and size of a new run (n)", screen.action_new_run)
+            yield SystemCommand("Home", "The saved runs; this one keeps training (h)", self.go_home)
+        from rnn_tui.ui.screens.home import HomeScreen
+
+        if isinstance(screen, HomeScreen):
+            yield SystemCommand("Open the selected run", "Its dashboard, training on where it stopped (enter)", screen.action_open)
+            yield SystemCommand("New run", "Pick the text, cell and size (n)", screen.action_new)
+            yield SystemCommand("Compare the marked runs", "Overlaid curves and a table (space marks, c)", screen.action_compare)
+            yield SystemCommand("Rename the selected run", "Give it another name (F2)", screen.action_rename)
+            yield SystemCommand("Delete the selected run", "Asks first (d)", screen.action_delete)
+            yield SystemCommand("Sort the runs", "Last trained, name, best val, steps (o)", screen.action_sort)
         yield SystemCommand("Help", "Keys and what the screens show (?)", self.action_help)
         yield SystemCommand("Save and quit", "Stop training, save the run and exit (q)", self.action_request_quit)
 
     # ---- routing ----------------------------------------------------------
     @property
     def train_screen(self) -> TrainScreen:
-        return next(s for s in self.screen_stack if isinstance(s, TrainScreen))
+        if self._dashboard is None:
+            raise LookupError("no dashboard yet")
+        return self._dashboard
 
     def status(self, message: str, level: str = "info") -> None:
-        self.train_screen.query_one(StatusLine).say(message, level)
+        for screen in (self._dashboard, self.screen):  # the dashboard's line, else the screen's own
+            if screen is not None and screen.query(StatusLine):
+                screen.query(StatusLine).first().say(message, level)
+                return
+        self.notify(message, severity="error" if level == "error" else "information", markup=False)
 
     def on_setup_failed(self, message: SetupFailed) -> None:
+        if len(self.bridges) > 1 or self.home:  # started from inside the app: say so and go home
+            self.notify(message.message, title="Could not start the run", severity="error", timeout=20, markup=False)
+            self.go_home()
+            return
         self.exit(return_code=getattr(message, "exit_code", 2), message=Text(f"rnn-tui: error: {message.message}"))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self.latest_snapshot = message.snapshot
+        self.live_snapshot = message.snapshot
         for screen in self.screen_stack:
-            if isinstance(screen, HostedScreen):
+            if isinstance(screen, HostedScreen) and not screen.browse:
                 screen.snapshot_arrived(message.snapshot)
 
     def on_trainer_event(self, message: TrainerEvent) -> None:
@@ -167,20 +411,32 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
 
     # ---- what the screens ask (ScreenHost) ------------------------------------
     def send_command(self, command: TrainerCommand) -> None:
+        if self._browsing_now:
+            return  # a saved run has no trainer
         if self.bridge is not None:
             self.bridge.send(command)
 
     def request_snapshot(self) -> None:
         from rnn_tui.core.commands import RequestSnapshot
 
+        if self._browsing_now:
+            return  # a saved run's weights do not change
         self.send_command(RequestSnapshot())
 
     @property
+    def _browsing_now(self) -> bool:
+        return self.browsing is not None and any(getattr(s, "browse", False) for s in self.screen_stack)
+
+    @property
     def training_live(self) -> bool:
+        if self._browsing_now:
+            return False  # a saved run's weights never change
         return self.bridge is not None and not self.bridge.done.is_set()
 
     @property
     def run_name(self) -> str | None:
+        if self._browsing_now and self.browsing is not None:
+            return Path(self.browsing[1]).name or None
         return self.started.run_name if self.started is not None else None
 
     def compare_rows(self) -> list[CompareRow]:
@@ -188,6 +444,8 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
 
     def gate_text(self, source: str, length: int) -> str | None:
         """Text for the gate view: a slice of the validation text or the latest live sample."""
+        if self._browsing_now and self.browsing is not None:
+            return self._browse_text(source, length)
         if source == "validation":
             prepared = self.bridge.prepared if self.bridge is not None else None
             if prepared is None:
@@ -200,12 +458,37 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
             return self.train_screen.query_one(SampleLog).text or None
         return None
 
+    def _browse_text(self, source: str, length: int) -> str | None:
+        from rnn_tui.ui.viewer import SAMPLE_FOR_GATES, _sample_for_gates
+
+        assert self.browsing is not None
+        snapshot, run_dir = self.browsing
+        if source == "validation":
+            if run_dir not in self._browse_texts:
+                from rnn_tui.core.session import validation_text
+                from rnn_tui.ui.screens.gates import MAX_TRACE_CHARS
+
+                self._browse_texts[run_dir] = validation_text(Path(run_dir), MAX_TRACE_CHARS) if run_dir else None
+            text = self._browse_texts[run_dir]
+            return text[:length] if text else None
+        if source == "sample":
+            if self._gate_sample[0] != run_dir or len(self._gate_sample[1]) < length:
+                self._gate_sample = (run_dir, _sample_for_gates(snapshot, max(length, SAMPLE_FOR_GATES)))
+            return self._gate_sample[1][:length]
+        return None
+
     def sample_save_dir(self) -> Path | None:
+        if self._browsing_now and self.browsing is not None:
+            return Path(self.browsing[1]) / "samples" if self.browsing[1] else None
         prepared = self.bridge.prepared if self.bridge is not None else None
-        return Path(prepared.run.samples_dir) if prepared is not None else None
+        if prepared is not None:
+            return Path(prepared.run.samples_dir)
+        return Path(self.started.run_dir) / "samples" if self.started is not None else None
 
     def pop_screen_or_exit(self) -> None:
         self.pop_screen()
+        if self.browsing is not None and not any(getattr(s, "browse", False) for s in self.screen_stack):
+            self.browsing = None
 
     def action_gates(self) -> None:
         from rnn_tui.ui.screens.gates import GatesScreen

@@ -39,7 +39,7 @@ class RnnTuiBase(App):
     BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]
 
     def on_mount(self) -> None:
-        if not self.is_headless:
+        if not (self.is_headless or self.is_web):  # served (cli/serve.py): stdout is a pipe, its driver hangs up
             self.set_interval(TERMINAL_CHECK_EVERY, self._check_terminal)
 
     def _check_terminal(self) -> None:

@@ -16,7 +16,7 @@ HANG_SECONDS = 5.0
 
 
 class ExitGuard(threading.Thread):
-    def __init__(self, exiting: threading.Event, trainer_done: threading.Event | None, exit_code,
+    def __init__(self, exiting: threading.Event, trainer_done, exit_code,
                  hard_exit=os._exit, hang_seconds: float = HANG_SECONDS) -> None:
         super().__init__(daemon=True, name="rnn-tui-exit-guard")
         self.exiting = exiting
@@ -30,8 +30,9 @@ class ExitGuard(threading.Thread):
         while not self.exiting.wait(0.5):
             if self.returned.is_set():
                 return
-        if self.trainer_done is not None:
-            while not self.trainer_done.wait(0.5):
+        done = self.trainer_done() if callable(self.trainer_done) else self.trainer_done  # the app's bridge then
+        if done is not None:
+            while not done.wait(0.5):
                 if self.returned.is_set():
                     return  # the main thread is back and waits for the save itself
         if not self.returned.wait(self.hang_seconds):

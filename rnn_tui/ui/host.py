@@ -10,12 +10,21 @@ every screen and widget to these names.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from rnn_tui.core.commands import Pause, RequestSnapshot, Resume, Save, SetSampleTemperature, Stop
+from rnn_tui.core.commands import (
+    Pause,
+    RequestSnapshot,
+    Resume,
+    Save,
+    ScaleLearningRate,
+    SetSampleTemperature,
+    Step,
+    Stop,
+)
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -23,7 +32,7 @@ if TYPE_CHECKING:
     from rnn_tui.core.compare import CompareRow
     from rnn_tui.core.events import Snapshot
 
-TrainerCommand = Pause | Resume | Save | Stop | RequestSnapshot | SetSampleTemperature
+TrainerCommand = Pause | Resume | Save | Stop | RequestSnapshot | SetSampleTemperature | Step | ScaleLearningRate
 
 
 @runtime_checkable
@@ -60,6 +69,42 @@ class ScreenHost(Protocol):
     def pop_screen_or_exit(self) -> None:
         """Leave the current screen; the viewer exits when it is the last one."""
 
+    # ---- the playground (home screen, new-run form, reset): the viewer of one saved run says it cannot
+    @property
+    def runs_folder(self) -> Path:
+        """Where the runs this app lists and starts live."""
+
+    @property
+    def live_run_dir(self) -> str | None:
+        """The folder of the run this app trains now, if any."""
+
+    def start_training(self, request: Any, ghost: list | None = None) -> None:
+        """Train ``request`` (a core.orchestrate.RunRequest) on a fresh dashboard."""
+
+    def start_new_run(self, options: dict) -> None:
+        """A new run from command-line style options ({} trains the demo with the defaults)."""
+
+    def resume_run(self, name: str) -> None:
+        """Open a saved run: its dashboard, training on from where it stopped."""
+
+    def attach_run(self, run_dir: str) -> None:
+        """Watch a run another process trains."""
+
+    def show_dashboard(self) -> None:
+        """Back to the dashboard of the run this app trains."""
+
+    def go_home(self) -> None:
+        """The home screen: the saved runs."""
+
+    def browse_run(self, run_dir: str, which: str) -> None:
+        """Open "sample", "gates" or "gradflow" on a saved run's weights."""
+
+    def reset_run(self) -> None:
+        """The current run's settings from a fresh start and a new seed, as a new run."""
+
+    def new_run_settings(self) -> tuple[str | None, dict]:
+        """(corpus path, config) of the current run, to start the new-run form from; (None, {}) without one."""
+
 
 def host(node: DOMNode) -> ScreenHost:
     """The app of ``node`` as its screens may use it."""
@@ -68,6 +113,8 @@ def host(node: DOMNode) -> ScreenHost:
 
 class HostedScreen(Screen):
     """A screen of these apps: hears about new weights, and shows a worker that failed."""
+
+    browse = False  # opened from home on a saved run's weights: the training's snapshots are not for it
 
     def snapshot_arrived(self, snapshot: Snapshot) -> None:
         """New weights were published (the app calls this on every screen in the stack)."""

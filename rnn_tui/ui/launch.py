@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 
 SSH_REDRAW_S = 2.0  # over SSH a viewer redraws the chart every 2 s (reports merged, no loss point lost)
@@ -12,6 +13,30 @@ SSH_REDRAW_S = 2.0  # over SSH a viewer redraws the chart every 2 s (reports mer
 def _configure_environment() -> None:
     # Fewer redraws over SSH: a slow link should carry state, not animation.
     os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
+
+
+def _makers(on_hangup: str, in_process: bool):
+    """(start a bridge for a request, attach a bridge to a live run): how this app runs trainers."""
+    ssh = bool(os.environ.get("SSH_CONNECTION"))
+    interval = 1.0 if ssh else 0.5  # chart redraws per second: bytes on the wire
+    min_interval = SSH_REDRAW_S if ssh else 0.0
+
+    def make(app, request):
+        if in_process:
+            from rnn_tui.ui.bridge import TrainerBridge
+
+            return TrainerBridge(app, request, report_interval=interval)
+        from rnn_tui.ui.remote import RemoteBridge
+
+        return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup,
+                                   min_interval=min_interval)
+
+    def attach(app, live):  # a viewer's hang-up never stops a training someone else may be watching
+        from rnn_tui.ui.remote import RemoteBridge
+
+        return RemoteBridge.attach(app, live, on_hangup="continue", min_interval=min_interval)
+
+    return make, attach
 
 
 def run_train_app(request, on_hangup: str = "stop", in_process: bool = False) -> int:
@@ -23,39 +48,43 @@ def run_train_app(request, on_hangup: str = "stop", in_process: bool = False) ->
     _configure_environment()
     from rnn_tui.ui.app import RnnTuiApp
 
-    ssh = bool(os.environ.get("SSH_CONNECTION"))
-    interval = 1.0 if ssh else 0.5  # chart redraws per second: bytes on the wire
-    if in_process:
-        from rnn_tui.ui.bridge import TrainerBridge
+    make, attach = _makers(on_hangup, in_process)
+    root = _root(request.runs_dir)
+    return _run_app(RnnTuiApp(bridge_factory=lambda app: make(app, request), compare=bool(request.compare),
+                              runs_root=root, bridge_maker=make, attach_maker=attach))
 
-        def factory(app):
-            return TrainerBridge(app, request, report_interval=interval)
-    else:
-        from rnn_tui.ui.remote import RemoteBridge
 
-        def factory(app):
-            return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup,
-                                       min_interval=SSH_REDRAW_S if ssh else 0.0)
-    return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(request.compare)))
+def run_home_app(runs_dir: str | None, on_hangup: str = "stop", in_process: bool = False) -> int:
+    """The playground's home screen: the saved runs, and new runs started from a form."""
+    _configure_environment()
+    from rnn_tui.ui.app import RnnTuiApp
+
+    make, attach = _makers(on_hangup, in_process)
+    return _run_app(RnnTuiApp(runs_root=_root(runs_dir), bridge_maker=make, attach_maker=attach, home=True))
+
+
+def _root(runs_dir: str | None):
+    from rnn_tui.core.paths import runs_dir as default_runs_dir
+
+    return default_runs_dir(runs_dir)
 
 
 def run_attach_app(live) -> int:
     """The app over a run another process trains (``live``: a core.live.LiveRun)."""
     _configure_environment()
     from rnn_tui.ui.app import RnnTuiApp
-    from rnn_tui.ui.remote import RemoteBridge
 
-    ssh = bool(os.environ.get("SSH_CONNECTION"))
-
-    def factory(app):  # a viewer's hang-up never stops a training someone else may be watching
-        return RemoteBridge.attach(app, live, on_hangup="continue", min_interval=SSH_REDRAW_S if ssh else 0.0)
-    return _run_app(RnnTuiApp(bridge_factory=factory, compare=bool(live.compare)))
+    make, attach = _makers("continue", False)
+    app = RnnTuiApp(bridge_factory=lambda app: attach(app, live), compare=bool(live.compare),
+                    runs_root=Path(live.run_dir).parent, bridge_maker=make, attach_maker=attach)
+    app.attached = True
+    return _run_app(app)
 
 
 def _run_app(app) -> int:
     from rnn_tui.ui.exit_guard import ExitGuard
 
-    guard = ExitGuard(app.exiting, app.bridge.done if app.bridge is not None else None,
+    guard = ExitGuard(app.exiting, lambda: app.bridge.done if app.bridge is not None else None,
                       lambda: app.return_code if app.return_code is not None else app.exit_code)
     guard.start()
     try:
@@ -65,7 +94,8 @@ def _run_app(app) -> int:
         _finish_training(app.bridge)
     code = app.return_code or 0
     if code != 2:  # 2: the app already said what was wrong
-        _say_where(app.bridge)
+        for bridge in app.bridges:
+            _say_where(bridge)
     return code
 
 

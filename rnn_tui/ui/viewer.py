@@ -7,7 +7,7 @@ contract) and shares keys, help and styles with it (base.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rnn_tui.ui.base import RnnTuiBase
 
@@ -77,6 +77,46 @@ class ViewerApp(RnnTuiBase):
 
     def compare_rows(self) -> list[CompareRow]:
         return []
+
+    # The playground's part of the contract: this app shows one saved run and starts nothing.
+    @property
+    def runs_folder(self) -> Path:
+        from rnn_tui.core.paths import runs_dir
+
+        return Path(self.run_dir).parent if self.run_dir else runs_dir(None)
+
+    live_run_dir = None
+
+    def _cannot(self) -> None:
+        self.notify("this view shows one saved run; `rnn-tui` (the home screen) starts and opens runs",
+                    severity="warning")
+
+    def start_training(self, request: Any, ghost: list | None = None) -> None:
+        self._cannot()
+
+    def start_new_run(self, options: dict) -> None:
+        self._cannot()
+
+    def resume_run(self, name: str) -> None:
+        self._cannot()
+
+    def attach_run(self, run_dir: str) -> None:
+        self._cannot()
+
+    def show_dashboard(self) -> None:
+        self._cannot()
+
+    def go_home(self) -> None:
+        self._cannot()
+
+    def browse_run(self, run_dir: str, which: str) -> None:
+        self._cannot()
+
+    def reset_run(self) -> None:
+        self._cannot()
+
+    def new_run_settings(self) -> tuple[str | None, dict]:
+        return None, {}
 
     def pop_screen_or_exit(self) -> None:
         if len(self.screen_stack) <= 2:

@@ -32,6 +32,7 @@ SAMPLES = [
     ev.CompareMeasured("gru", 1e-5),
     ev.CompareMeasured(None, None),
     cmd.Pause(), cmd.Resume(), cmd.Stop("quit"), cmd.Save(), cmd.RequestSnapshot(), cmd.SetSampleTemperature(0.6),
+    cmd.Step(3), cmd.ScaleLearningRate(0.5), ev.LearningRateChanged(41, 2e-3, 2.0, 4.0),
     wire.Welcome(wire.PROTOCOL, 42, "running", "/r/x", 1.5, ("rnn", "gru")),
     wire.SetupError("x.txt: no such file", 2),
     wire.RunText("/r/x", "val text"),

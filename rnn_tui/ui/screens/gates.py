@@ -39,6 +39,7 @@ REFRESH_EVERY = 5.0
 BAR_BLOCKS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # eighths of a cell, empty to full
 OVERVIEW_FIXED_ROWS = 8  # the overview's rows besides the ranked units: saturation (6), a heading, the n hint
 OVERVIEW_MIN_UNITS = 8  # ranked units listed before the pane's height is known, and before the per-gate rows
+STEPPED_WITHIN = 16  # a snapshot this few steps on came from stepping: retrace it at once
 LINE_START_WITHIN = 400  # how far into a slice of text to look for the end of its first, cut line
 
 
@@ -62,6 +63,7 @@ class GatesScreen(HostedScreen):
         Binding("home", "jump(0)", "Start", show=False),
         Binding("end", "jump(-1)", "End", show=False),
         Binding("r", "retrace", "Refresh", show=False),
+        Binding("full_stop", "step", "Step", show=False),
         Binding("L", "layer(-1)", "Previous layer", show=False),
     ]
     DEFAULT_CSS = """
@@ -195,7 +197,9 @@ class GatesScreen(HostedScreen):
         self.redraw()
 
     def snapshot_arrived(self, snapshot: Snapshot) -> None:
-        if self.is_current and snapshot.step > self.traced_step and self.traced_step >= 0 and self._due:
+        # Retraced on the refresh timer while training runs; at once after a few steps (stepping while paused).
+        stepped = 0 < snapshot.step - self.traced_step <= STEPPED_WITHIN
+        if self.is_current and snapshot.step > self.traced_step and self.traced_step >= 0 and (self._due or stepped):
             self._due = False
             self.retrace()
 
@@ -401,6 +405,15 @@ class GatesScreen(HostedScreen):
             self.interesting_pos = (self.interesting_pos + 1) % len(self.interesting)
             self.unit = self.interesting[self.interesting_pos][0]
             self.redraw()
+
+    def action_step(self) -> None:
+        """One training step (while the training is paused); the trace follows the new weights."""
+        from rnn_tui.core.commands import Step
+
+        if not host(self).training_live:
+            self.notify("no training to step: this is a saved run's weights", severity="warning")
+            return
+        host(self).send_command(Step(1))
 
     def action_retrace(self) -> None:
         host(self).request_snapshot()

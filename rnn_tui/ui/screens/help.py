@@ -52,6 +52,11 @@ TOPICS = {
         "Help: the training dashboard",
         (
             (("pause", "resume", "toggle_pause"), "space", "pause / resume training"),
+            (("step",), ".", "while paused: one step (chart, sample, gate view follow)"),
+            (("lr(2.0)", "lr(0.5)"), "+ / -", "learning rate \u00d72 / \u00f72 from the next step (\u25c6 on chart)"),
+            (("reset",), "R", "reset: same settings, fresh start, new seed (old curve faint)"),
+            (("new_run",), "n", "new run: pick the text, cell and size"),
+            (("home",), "h", "home: the saved runs (this one keeps training)"),
             (("save",), "s", "save a checkpoint now"),
             (("app.gates",), "g", "gate view: characters coloured by a gate"),
             (("app.sample",), "i", "interactive sampling from the current weights"),
@@ -75,6 +80,44 @@ TOPICS = {
             "Runs are saved in the run folder shown at start; `rnn-tui --resume NAME` continues one.",
         ),
     ),
+    "home": Topic(
+        "Help: home",
+        (
+            (("select_cursor", "open"), "enter", "open: its dashboard, training on (a live run: watch it)"),
+            (("new",), "n", "new run: text, cell, size and budget, with what they cost"),
+            (("view('sample')",), "i", "sample from the run's saved weights"),
+            (("view('gates')",), "g", "gate view of the run"),
+            (("view('gradflow')",), "f", "gradient flow of the run"),
+            (("mark",), "space", "mark a run for comparison"),
+            (("compare",), "c", "compare the marked runs: overlaid curves and a table"),
+            (("sort",), "o", "sort by: last trained, name, best val, steps"),
+            (("rename",), "F2", "rename the run"),
+            (("delete",), "d / del", "delete the run (asks first)"),
+            (("refresh",), "ctrl+r", "read the runs folder again"),
+        ),
+        (
+            "Every run saved under the runs folder, newest first; the chart is the selected run's loss. "
+            "A run marked live is training now, in this app or in the background (rnn-tui attach).",
+            "No runs yet? Enter trains an LSTM on the bundled Shakespeare, as `rnn-tui CORPUS` does.",
+        ),
+    ),
+    "new run": Topic(
+        "Help: a new run",
+        (
+            (("start",), "ctrl+s", "start training (the dashboard opens)"),
+            (("pick_file",), "ctrl+o", "pick a text file from a folder tree"),
+            (("copy_command",), "ctrl+y", "copy the equivalent rnn-tui command line"),
+            (("cancel",), "esc", "back without starting"),
+            (("focus_next",), "tab", "next field"),
+        ),
+        (
+            "Demos: tragedies (the default), sonnets (small: words within a minute), hello (four letters, "
+            "an 8-unit RNN: every unit fits the gate view) and python (code from this Python's standard "
+            "library: watch indentation and brackets being learned).",
+            "Each field is checked as you type, by the command line's rules; the panel on the right shows the "
+            "parameter count, the memory it takes and, once a run of the same shape has trained here, its speed.",
+        ),
+    ),
     "gates": Topic(
         "Help: the gate view",
         (
@@ -89,6 +132,7 @@ TOPICS = {
             (("overview",), "o", "overview: saturation, units that follow"),
             (("interesting",), "n", "next interesting unit"),
             (("retrace",), "r", "trace again with the newest weights"),
+            (("step",), ".", "one training step (training paused): the colours follow"),
             (("back",), "esc", "back (or cancel typing)"),
         ),
         (
@@ -96,6 +140,11 @@ TOPICS = {
                 "Each character is coloured by the value of one unit of one gate after reading it; the "
                 "legend on the box shows the scale. Gates i, f, o (LSTM) and r, z (GRU) run from 0 to 1; "
                 "the hidden state h, the candidate g or n and tanh(c) run from -1 (blue) to +1 (orange)."
+            ),
+            (
+                "GRU: the lessons write h = (1\u2212z)\u00b7h_prev + z\u00b7h\u0303, where z is how much of the new "
+                "candidate is taken. torch (and this view) write h = (1\u2212z)\u00b7n + z\u00b7h_prev: here z is how "
+                "much of the OLD state is kept, so z near 1 means the unit remembers."
             ),
             (
                 "Below the text: the gates at the cursor, the model's five likeliest next characters "
@@ -183,6 +232,9 @@ TOPICS = {
 SCREEN_TOPICS = {
     "TrainScreen": "dashboard",
     "GatesScreen": "gates",
+    "HomeScreen": "home",
+    "NewRunScreen": "new run",
+    "RunsCompareScreen": "compare",
     "SampleScreen": "sampling",
     "GradFlowScreen": "gradient flow",
     "CompareScreen": "compare",

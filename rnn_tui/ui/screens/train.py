@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from rnn_tui.core import events as ev
-from rnn_tui.core.commands import Pause, Resume, Save, SetSampleTemperature
+from rnn_tui.core.commands import Pause, Resume, Save, ScaleLearningRate, SetSampleTemperature, Step
 from rnn_tui.core.textutil import home_relative
 from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.key_bar import KeyBar
@@ -40,11 +40,17 @@ class TrainScreen(HostedScreen):
     BINDINGS = [
         Binding("space", "pause", "Pause"),
         Binding("space", "resume", "Resume"),
+        Binding("full_stop", "step", "Step"),
+        Binding("plus,equals_sign", "lr(2.0)", "lr\u00d72"),
+        Binding("minus", "lr(0.5)", "lr\u00f72"),
+        Binding("h", "home", "Home"),
         Binding("s", "save", "Save"),
         Binding("g", "app.gates", "Gates"),
         Binding("i", "app.sample", "Sample"),
         Binding("f", "app.gradflow", "Grad flow"),
         Binding("c", "app.compare", "Compare", show=False),
+        Binding("n", "new_run", "New run", show=False),
+        Binding("R", "reset", "Reset", show=False),
         Binding("t", "temperature(1)", "Temp+", show=False),
         Binding("T", "temperature(-1)", "Temp-", show=False),
         Binding("r", "toggle_raw", "Raw curve", show=False),
@@ -74,6 +80,8 @@ class TrainScreen(HostedScreen):
         self.state = "starting"
         self.temperature = 0.8
         self.run_dir: str | None = None
+        self.ghost: list[tuple[float, float]] = []  # the curve before a reset, drawn faint
+        self.lr_scale = 1.0  # the user's learning-rate factor so far (the trainer confirms each change)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -86,6 +94,8 @@ class TrainScreen(HostedScreen):
 
     def on_mount(self) -> None:
         self.query_one("#sample").border_title = "sample"
+        if self.ghost:
+            self.query_one(LossChart).set_ghost(self.ghost)
 
     def on_resize(self, event: events.Resize) -> None:
         small = event.size.width < self.MIN_SIZE[0] or event.size.height < self.MIN_SIZE[1]
@@ -117,6 +127,11 @@ class TrainScreen(HostedScreen):
                 self.say(f"saved {event.kind}.pt at step {event.step:,} ({event.reason})", "ok")
         elif isinstance(event, ev.Notice):
             self.say(event.message, event.level)
+        elif isinstance(event, ev.LearningRateChanged):
+            chart.mark(event.step, f"x{event.factor:g}")
+            self.lr_scale = event.scale
+            self.say(f"learning rate \u00d7{event.factor:g}: {event.lr:.3g} from step {event.step:,} "
+                     f"(\u00d7{event.scale:g} of the schedule)", "ok")
         elif isinstance(event, ev.StateChanged):
             self._set_state(event.state)
             if event.state in ("paused", "running"):
@@ -167,6 +182,8 @@ class TrainScreen(HostedScreen):
         rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
         train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
         val = [(r["step"], float(r["val_loss"])) for r in rows if _number(r.get("val_loss")) is not None]
+        self.history_marks = [(r["step"], float(r["lr_change"])) for r in rows
+                              if _number(r.get("lr_change")) is not None]
         try:
             saved_at = run.checkpoint("latest").stat().st_mtime
         except OSError:
@@ -182,6 +199,8 @@ class TrainScreen(HostedScreen):
             return  # another run started meanwhile
         chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
         chart.add_history(train, val)
+        for step, factor in getattr(self, "history_marks", []):
+            chart.mark(step, f"x{factor:g}")
         stats.train_loss = chart.latest_smoothed
         if val:
             best_step, best = min(val, key=lambda p: p[1])
@@ -207,6 +226,10 @@ class TrainScreen(HostedScreen):
             return self.state == "paused"
         if action == "save":
             return self.state in ("running", "paused")
+        if action == "step":
+            return self.state == "paused"
+        if action == "lr":
+            return self.state in ("running", "paused")
         return True
 
     def action_toggle_pause(self) -> None:
@@ -223,6 +246,30 @@ class TrainScreen(HostedScreen):
 
     def action_resume(self) -> None:
         host(self).send_command(Resume())
+
+    def action_home(self) -> None:
+        host(self).go_home()
+
+    def action_step(self) -> None:
+        """One training step while paused: the loss, the sample and an open gate view follow it."""
+        if self.state != "paused":
+            self.say("step works while paused: space pauses first")
+            return
+        host(self).send_command(Step(1))
+        self.say("one step\u2026")
+
+    def action_lr(self, factor: float) -> None:
+        host(self).send_command(ScaleLearningRate(factor))
+        self.say(f"learning rate \u00d7{factor:g} from the next step\u2026")
+
+    def action_new_run(self) -> None:
+        from rnn_tui.ui.screens.new_run import NewRunScreen
+
+        corpus, values = host(self).new_run_settings()
+        self.app.push_screen(NewRunScreen(host(self).runs_folder, corpus=corpus, values=values))
+
+    def action_reset(self) -> None:
+        host(self).reset_run()
 
     def action_save(self) -> None:
         host(self).send_command(Save())

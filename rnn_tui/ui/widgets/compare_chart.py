@@ -34,19 +34,32 @@ class CompareChart(Static):
     DEFAULT_CSS = "CompareChart { height: 1fr; }"
     DEFAULT_CLASSES = "pane"
 
-    def __init__(self, rows: Sequence[CompareRow], **kwargs: Any) -> None:
+    RUN_STYLES = ("bold cyan", "bold yellow", "bold green", "bold magenta", "bold red", "bold blue", "bold white")
+
+    def __init__(self, rows: Sequence[CompareRow], by_run: bool = False, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.rows = rows  # the collector's own list: rows added while this is shown appear on refresh
+        self.by_run = by_run  # saved runs compared: one colour and label per run (two may share a cell)
         self.border_title = "train loss, nats/char"
+
+    @classmethod
+    def run_style(cls, index: int) -> str:
+        return cls.RUN_STYLES[index % len(cls.RUN_STYLES)]
+
+    def _style(self, index: int, row: CompareRow) -> str:
+        return self.run_style(index) if self.by_run else cell_style(row.cell)
+
+    def _label(self, row: CompareRow) -> str:
+        return row.run_name if self.by_run else row.cell
 
     def legend(self) -> list[Text]:
         """Entries (line, marker, latest smoothed loss) then the key to the markers, on as few lines as fit."""
         entries = []
-        for row in self.rows:
-            style = cell_style(row.cell)
+        for index, row in enumerate(self.rows):
+            style = self._style(index, row)
             smooth = smoothed(row.curve)
             entry = Text("\u2500\u2500 ", style=style)
-            entry.append(f"{row.cell} {cell_marker(row.cell)}", style=style)
+            entry.append(f"{self._label(row)} {cell_marker(row.cell)}", style=style)
             if smooth:
                 entry.append(f" {smooth[-1][1]:.3f}")
             entries.append(entry)
@@ -63,8 +76,8 @@ class CompareChart(Static):
 
     def render(self) -> Text:
         series = []
-        for row in self.rows:
-            style = cell_style(row.cell)
+        for index, row in enumerate(self.rows):
+            style = self._style(index, row)
             series.append(Series(tuple(smoothed(row.curve)), style))
             series.append(Series(tuple(row.val_curve), style, marker=cell_marker(row.cell)))
         legend = self.legend()

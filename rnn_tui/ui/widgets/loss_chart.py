@@ -55,6 +55,8 @@ class LossChart(Widget):
         self.train: list[tuple[float, float]] = []
         self.val: list[tuple[float, float]] = []
         self._smooth: list[tuple[float, float]] | None = None
+        self.ghost: list[tuple[float, float]] = []  # a reset run's curve, faint, to compare against
+        self.marks: list[tuple[float, str]] = []  # (step, label): learning-rate changes
 
     @property
     def unit(self) -> str:
@@ -75,7 +77,13 @@ class LossChart(Widget):
         return self.smooth[-1][1] if self.train else None
 
     def clear(self) -> None:
-        self.train, self.val, self._smooth = [], [], None
+        self.train, self.val, self._smooth, self.marks = [], [], None, []
+        self.refresh()
+
+    def mark(self, step: float, label: str) -> None:
+        """A learning-rate change: a marker on the curve at ``step``."""
+        self.marks.append((step, label))
+        self._title()
         self.refresh()
 
     def add_history(self, train: Points, val: Points) -> None:
@@ -113,15 +121,29 @@ class LossChart(Widget):
         series = []
         if self.show_raw:
             series.append(Series(scale(self.train), "grey42"))
+        if self.ghost:
+            series.append(Series(scale(self.ghost), "grey35"))
         series.append(Series(scale(self.smooth), "bold cyan"))
         series.append(Series(scale(self.val), "bold yellow", marker="\u25cf"))
+        if self.marks and self.train:
+            series.append(Series(scale([(s, _value_at(self.smooth, s)) for s, _ in self.marks]), "bold magenta",
+                                 marker="\u25c6"))
         return render_plot(series, self.content_size.width, self.content_size.height, x_label="step")
 
     def on_mount(self) -> None:
         self._title()
 
+    def set_ghost(self, points: Points) -> None:
+        self.ghost = smoothed(list(points)) if points else []
+        self._title()
+        self.refresh()
+
     def _title(self) -> None:
-        self.border_title = f"loss, {self.unit}/char: \u2500 train  \u25cf val"
+        if self.ghost or self.marks:  # short, so it fits the chart's frame at 80 columns
+            extra = (" \u2500 old" if self.ghost else "") + (" \u25c6 lr" if self.marks else "")
+            self.border_title = f"loss, {self.unit}: \u2500 train \u25cf val{extra}"
+        else:
+            self.border_title = f"loss, {self.unit}/char: \u2500 train  \u25cf val"
 
     def watch_show_raw(self) -> None:
         self.refresh()
@@ -129,6 +151,12 @@ class LossChart(Widget):
     def watch_bits(self) -> None:
         self._title()
         self.refresh()
+
+
+def _value_at(points: Points, step: float) -> float:
+    """The curve's value at ``step`` (the nearest point at or before it)."""
+    before = [v for s, v in points if s <= step]
+    return before[-1] if before else points[0][1]
 
 
 def _halve(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
