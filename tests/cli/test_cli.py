@@ -26,33 +26,52 @@ def assert_clear_error(proc, *needles):
         assert needle in lines[0], lines[0]
 
 
-@pytest.fixture
-def trained(runs_home, small_corpus):
-    proc = rnn_tui(runs_home, str(small_corpus), "--headless", "--max-steps", "30", "--name", "t", *TINY)
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory):
+    """One trained run for the whole module (the tests below only read it): (home, the training's output)."""
+    from tests.conftest import DEMO
+
+    home = tmp_path_factory.mktemp("trained") / "home"
+    corpus = home.parent / "small.txt"
+    corpus.write_text(DEMO.read_text(encoding="utf-8")[:60_000], encoding="utf-8")
+    proc = rnn_tui(home, str(corpus), "--headless", "--max-steps", "30", "--name", "t", *TINY)
     assert proc.returncode == 0, proc.stderr
-    return proc
+    return home, proc
 
 
-def test_headless_trains_saves_and_prints_the_run_folder_last(trained, runs_home):
+@pytest.fixture
+def trained(trained_home):
+    return trained_home[1]
+
+
+@pytest.fixture
+def shared_home(trained_home):
+    return trained_home[0]
+
+
+def test_headless_trains_saves_and_prints_the_run_folder_last(trained, shared_home):
     last = trained.stdout.strip().splitlines()[-1]
-    assert last == str(runs_home / "runs" / "t")
-    assert (runs_home / "runs" / "t" / "latest.pt").is_file()
+    assert last == str(shared_home / "runs" / "t")
+    assert (shared_home / "runs" / "t" / "latest.pt").is_file()
     assert "finished at step 30" in trained.stdout
-    rows = [json.loads(line) for line in open(runs_home / "runs" / "t" / "metrics.jsonl")]
+    rows = [json.loads(line) for line in open(shared_home / "runs" / "t" / "metrics.jsonl")]
     assert rows[-1]["step"] == 30
 
 
-def test_sample_prints_the_prime_the_text_and_a_newline_and_is_seeded(trained, runs_home):
-    a = rnn_tui(runs_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
-    b = rnn_tui(runs_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
+def test_sample_prints_the_prime_the_text_and_a_newline_and_is_seeded(trained, shared_home):
+    a = rnn_tui(shared_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
+    b = rnn_tui(shared_home, "sample", "t", "--length", "120", "--seed", "4", "--prime", "The ")
     assert a.returncode == 0 and a.stdout == b.stdout and a.stderr == ""
     assert a.stdout.startswith("The ") and a.stdout.endswith("\n") and len(a.stdout) in (124, 125)
-    folder = rnn_tui(runs_home, "sample", str(runs_home / "runs" / "t"), "--length", "50", "--greedy")
-    file = rnn_tui(runs_home, "sample", str(runs_home / "runs" / "t" / "latest.pt"), "--length", "50", "--greedy")
+    folder = rnn_tui(shared_home, "sample", str(shared_home / "runs" / "t"), "--length", "50", "--greedy")
+    file = rnn_tui(shared_home, "sample", str(shared_home / "runs" / "t" / "latest.pt"), "--length", "50", "--greedy")
     assert folder.stdout == file.stdout and len(folder.stdout) in (50, 51) and folder.stdout.endswith("\n")
 
 
-def test_runs_list_show_delete(trained, runs_home):
+def test_runs_list_show_delete(trained, shared_home, runs_home):
+    import shutil
+
+    shutil.copytree(shared_home / "runs", runs_home / "runs")  # a copy of its own: this test deletes it
     listing = rnn_tui(runs_home, "runs")
     assert listing.returncode == 0 and "NAME" in listing.stdout and "t " in listing.stdout and "1x32" in listing.stdout
     show = rnn_tui(runs_home, "runs", "show", "t")
@@ -63,8 +82,8 @@ def test_runs_list_show_delete(trained, runs_home):
     assert gone.returncode == 0 and not (runs_home / "runs" / "t").exists()
 
 
-def test_trace_json(trained, runs_home):
-    proc = rnn_tui(runs_home, "trace", "t", "--text", "The king", "--json")
+def test_trace_json(trained, shared_home):
+    proc = rnn_tui(shared_home, "trace", "t", "--text", "The king", "--json")
     data = json.loads(proc.stdout)
     assert data["cell"] == "lstm" and data["chars"] == list("The king")
     assert set(data["layers"][0]) == {"i", "f", "g", "o", "c", "h"}
@@ -108,12 +127,12 @@ def test_bad_corpora_are_one_clear_line(runs_home, tmp_path):
     assert_clear_error(rnn_tui(runs_home, str(tmp_path), "--headless"), "directory")
 
 
-def test_bad_sample_inputs(trained, runs_home):
-    assert_clear_error(rnn_tui(runs_home, "sample", "nope"), "no such run")
-    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--temperature", "-1"), "--temperature")
-    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--prime", "\u00c6x"), "U+00C6")
-    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--length", "100000000"), "--length")
-    assert_clear_error(rnn_tui(runs_home, "sample", "t", "--seed", "99999999999999999999999"), "--seed", "2**63-1")
+def test_bad_sample_inputs(trained, shared_home):
+    assert_clear_error(rnn_tui(shared_home, "sample", "nope"), "no such run")
+    assert_clear_error(rnn_tui(shared_home, "sample", "t", "--temperature", "-1"), "--temperature")
+    assert_clear_error(rnn_tui(shared_home, "sample", "t", "--prime", "\u00c6x"), "U+00C6")
+    assert_clear_error(rnn_tui(shared_home, "sample", "t", "--length", "100000000"), "--length")
+    assert_clear_error(rnn_tui(shared_home, "sample", "t", "--seed", "99999999999999999999999"), "--seed", "2**63-1")
 
 
 def test_app_without_a_terminal_suggests_headless(runs_home, small_corpus):
@@ -139,13 +158,13 @@ def test_signals_save_and_exit(runs_home, small_corpus, signum, code):
     assert resumed.returncode == 0, resumed.stderr
 
 
-def test_gradflow_json(trained, runs_home):
-    proc = rnn_tui(runs_home, "gradflow", "t", "--json", "--length", "40")
+def test_gradflow_json(trained, shared_home):
+    proc = rnn_tui(shared_home, "gradflow", "t", "--json", "--length", "40")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["cell"] == "lstm" and data["distance"] == list(range(40))
     assert len(data["layers"]) == 1 and len(data["layers"][0]) == 40 and len(data["initial"][0]) == 40
-    table = rnn_tui(runs_home, "gradflow", "t")
+    table = rnn_tui(shared_home, "gradflow", "t")
     assert "distance" in table.stdout and "layer 1" in table.stdout
 
 
