@@ -76,12 +76,14 @@ async def home() -> None:
     from rnn_tui.ui.screens.home import HomeScreen
 
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-    for args in (["--demo", "hello", "--max-time", "8", "--name", "hello-rnn"],
-                 ["--demo", "sonnets", "--cell", "gru", "--hidden-size", "64", "--max-time", "25",
-                  "--name", "sonnets-gru"],
-                 ["--hidden-size", "64", "--max-time", "25", "--name", "tragedies-lstm"]):
-        subprocess.run([sys.executable, "-m", "rnn_tui", "--headless", *args], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+    for args in (
+        ["--demo", "hello", "--max-time", "8", "--name", "hello-rnn"],
+        ["--demo", "sonnets", "--cell", "gru", "--hidden-size", "64", "--max-time", "25", "--name", "sonnets-gru"],
+        ["--hidden-size", "64", "--max-time", "25", "--name", "tragedies-lstm"],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "rnn_tui", "--headless", *args], env=env, check=True, stdout=subprocess.DEVNULL
+        )
     from rnn_tui.core.paths import runs_dir
 
     app = RnnTuiApp(runs_root=runs_dir(None), home=True)

@@ -10,6 +10,7 @@ stopping the server, leaves every training running, as a dropped SSH connection 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shlex
 import signal
@@ -30,15 +31,21 @@ def serve(args) -> int:
     try:
         from textual_serve.server import Server
     except ImportError:
-        raise UserError("serving to a browser needs textual-serve, which is not installed; "
-                        "pip install 'rnn-tui[serve]' (or pip install textual-serve)") from None
+        raise UserError(
+            "serving to a browser needs textual-serve, which is not installed; "
+            "pip install 'rnn-tui[serve]' (or pip install textual-serve)"
+        ) from None
     addresses = _check_address(args.host, args.port)
     loopback = all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
     command = [sys.executable, "-m", "rnn_tui.cli.serve"]
     if args.runs_dir:
         command += ["--runs-dir", os.path.abspath(args.runs_dir)]
 
-    class _Server(Server):  # type: ignore[misc, valid-type]
+    class _Server(Server):
+        def initialize_logging(self) -> None:
+            super().initialize_logging()
+            logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # a line per request is noise here
+
         async def handle_index(self, request):
             # The page's websocket goes back where the page came from (a tunnel's own port, a host
             # name), not to the address the server binds.
@@ -56,13 +63,14 @@ def serve(args) -> int:
         async def on_startup(self, app) -> None:
             _say_where(args.host, args.port, loopback)
 
-    server = _Server(shlex.join(command), host=args.host, port=args.port, title="rnn-tui")
+    server = _Server("exec " + shlex.join(command), host=args.host, port=args.port, title="rnn-tui")
     try:
         server.serve()
     except OSError as exc:  # taken between the check and the bind
         raise UserError(_bind_problem(args.host, args.port, exc)) from None
-    print("rnn-tui: server stopped; trainings started from the browser go on (rnn-tui runs lists them)",
-          file=sys.stderr)
+    print(
+        "rnn-tui: server stopped; trainings started from the browser go on (rnn-tui runs lists them)", file=sys.stderr
+    )
     return 0
 
 
@@ -72,8 +80,10 @@ def _check_address(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except (socket.gaierror, UnicodeError) as exc:
         reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-        raise UserError(f"--host {host!r} is not an address of this machine ({reason}); "
-                        "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)") from None
+        raise UserError(
+            f"--host {host!r} is not an address of this machine ({reason}); "
+            "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)"
+        ) from None
     addresses = []
     for family, kind, proto, _, address in infos:
         with socket.socket(family, kind, proto) as probe:
@@ -113,8 +123,10 @@ def _refusal(host_header: str, origin: str | None, loopback: bool) -> str | None
 
 def _say_where(host: str, port: int, loopback: bool) -> None:
     shown = f"[{host}]" if ":" in host else host
-    lines = [f"rnn-tui: serving the app on http://{shown}:{port} (each browser tab is a viewer of its own; "
-             "closing one never stops a training)"]
+    lines = [
+        f"rnn-tui: serving the app on http://{shown}:{port} (each browser tab is a viewer of its own; "
+        "closing one never stops a training)"
+    ]
     if loopback:
         lines.append(f"  from another machine: ssh -L {port}:localhost:{port} HOST, then open http://localhost:{port}")
     else:
@@ -124,8 +136,12 @@ def _say_where(host: str, port: int, loopback: bool) -> None:
     lines.append("  stop serving: Ctrl+C (trainings go on; rnn-tui runs lists them)")
     print("\n".join(lines), flush=True)
     if not loopback:
-        print(f"rnn-tui: warning: {host} is reachable from other machines: anyone who can reach port {port} can "
-              "start, stop and delete trainings; bind 127.0.0.1 and use ssh -L instead", file=sys.stderr, flush=True)
+        print(
+            f"rnn-tui: warning: {host} is reachable from other machines: anyone who can reach port {port} can "
+            "start, stop and delete trainings; bind 127.0.0.1 and use ssh -L instead",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _is_ip(text: str) -> bool:
@@ -166,8 +182,10 @@ def __getattr__(name: str) -> Any:
 
 def served_app(argv: list[str]) -> int:
     if "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
-        print("rnn-tui: error: this is the app `rnn-tui serve` starts for each browser tab; run `rnn-tui serve`",
-              file=sys.stderr)
+        print(
+            "rnn-tui: error: this is the app `rnn-tui serve` starts for each browser tab; run `rnn-tui serve`",
+            file=sys.stderr,
+        )
         return 2
     os.environ["TEXTUAL_DRIVER"] = "rnn_tui.cli.serve:ServedDriver"
     try:

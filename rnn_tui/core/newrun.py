@@ -16,25 +16,42 @@ from rnn_tui.core.compare import parameter_count
 from rnn_tui.core.config import TrainConfig
 
 # Fields the form offers, in its order; the rest keep their defaults (and so stay off the command line).
-FORM_FIELDS = ("cell", "layers", "hidden_size", "embed_size", "dropout", "seq_len", "batch_size", "lr",
-               "max_steps", "max_time", "epochs", "seed", "precision", "device")
+FORM_FIELDS = (
+    "cell",
+    "layers",
+    "hidden_size",
+    "embed_size",
+    "dropout",
+    "seq_len",
+    "batch_size",
+    "lr",
+    "max_steps",
+    "max_time",
+    "epochs",
+    "seed",
+    "precision",
+    "device",
+)
 SPEED_KEYS = ("cell", "layers", "hidden_size", "embed_size", "seq_len", "batch_size")
 
 
 @dataclass(frozen=True)
 class Estimate:
     parameters: int
-    memory_bytes: int           # weights, gradients, AdamW's two moments and one step's activations (fp32)
+    memory_bytes: int  # weights, gradients, AdamW's two moments and one step's activations (fp32)
     chars_per_sec: float | None  # the median logged by earlier runs of this shape here, if any
-    speed_from: int = 0         # how many runs that median comes from
+    speed_from: int = 0  # how many runs that median comes from
 
 
 def estimate(config: TrainConfig, vocab_size: int, runs_root: Path | None = None) -> Estimate:
     params = parameter_count(config.cell, vocab_size, config.embed_size, config.hidden_size, config.layers)
     blocks = {"rnn": 1, "gru": 3, "lstm": 4}.get(config.cell, 4)
     # Saved per time step and layer for the backward pass: the gates and the state (a rough upper bound).
-    activations = config.batch_size * config.seq_len * (config.layers * config.hidden_size * (blocks + 2)
-                                                        + config.embed_size + 2 * vocab_size)
+    activations = (
+        config.batch_size
+        * config.seq_len
+        * (config.layers * config.hidden_size * (blocks + 2) + config.embed_size + 2 * vocab_size)
+    )
     memory = 4 * (4 * params + activations)
     speed, count = known_speed(config, runs_root) if runs_root is not None else (None, 0)
     return Estimate(params, memory, speed, count)

@@ -88,8 +88,9 @@ class ViewerApp(RnnTuiBase):
     live_run_dir = None
 
     def _cannot(self) -> None:
-        self.notify("this view shows one saved run; `rnn-tui` (the home screen) starts and opens runs",
-                    severity="warning")
+        self.notify(
+            "this view shows one saved run; `rnn-tui` (the home screen) starts and opens runs", severity="warning"
+        )
 
     def start_training(self, request: Any, ghost: list | None = None) -> None:
         self._cannot()

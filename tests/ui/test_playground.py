@@ -23,8 +23,9 @@ from tests.ui.helpers import screen_text, wait_for
 
 # Cheap settings under whatever the screen asks for (which wins), and fast checks on top.
 TINY = dict(layers=1, hidden_size=16, embed_size=8, seq_len=16, batch_size=4, warmup_steps=2)
-FAST = dict(eval_every=10, eval_chars=2000, log_every=1, sample_every=0, save_every=0, precision="fp32",
-            device="cpu", threads=1)
+FAST = dict(
+    eval_every=10, eval_chars=2000, log_every=1, sample_every=0, save_every=0, precision="fp32", device="cpu", threads=1
+)
 
 
 def in_process(app, request):
@@ -78,8 +79,9 @@ async def test_home_lists_runs_and_opens_one_with_its_history(saved_runs):
         chart = app.train_screen.query_one(LossChart)
         await wait_for(pilot, lambda: any(step <= 12 for step, _ in chart.train))  # history from metrics.jsonl
         await pilot.press("h")  # home again; the run goes on and is marked as this app's
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and any(
-            r.live == "this app" for r in app.screen.rows))
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HomeScreen) and any(r.live == "this app" for r in app.screen.rows)
+        )
         app.bridge.stop("test")
         await wait_for(pilot, lambda: app.bridge.done.is_set())
 
@@ -136,8 +138,12 @@ async def test_new_run_from_the_form_step_learning_rate_and_reset(runs_home):
         run_dir = Path(app.started.run_dir)
         first_run = app.started.run_name
         app.bridge.send(__import__("rnn_tui.core.commands", fromlist=["Save"]).Save())
-        await wait_for(pilot, lambda: any("lr_change" in json.loads(line)
-                                          for line in (run_dir / "metrics.jsonl").read_text().splitlines()))
+        await wait_for(
+            pilot,
+            lambda: any(
+                "lr_change" in json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+            ),
+        )
         rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
         changed = next(r for r in rows if "lr_change" in r)
         before_rows = [r for r in rows if r["step"] < changed["step"]]

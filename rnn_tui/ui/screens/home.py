@@ -27,8 +27,10 @@ from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.status_line import StatusLine
 
 SORTS = ("last trained", "name", "best val", "steps")
-EMPTY = ("No runs yet.  Enter: train an LSTM on Shakespeare's tragedies (the bundled demo).  "
-         "n: pick the text, the cell and the size first.")
+EMPTY = (
+    "No runs yet.  Enter: train an LSTM on Shakespeare's tragedies (the bundled demo).  "
+    "n: pick the text, the cell and the size first."
+)
 
 
 @dataclass
@@ -69,9 +71,21 @@ def read_rows(root: Path, ours: str | None) -> list[RunRow]:
             live = "this app"
         elif live_run(run.path) is not None:
             live = "live"
-        rows.append(RunRow(summary["name"], summary["path"], summary["cell"], summary["size"], corpus,
-                           summary["steps"], summary["best_val_loss"], summary["last_change"] or 0.0, live,
-                           tuple(summary["checkpoints"]), tuple(summary["problems"])))
+        rows.append(
+            RunRow(
+                summary["name"],
+                summary["path"],
+                summary["cell"],
+                summary["size"],
+                corpus,
+                summary["steps"],
+                summary["best_val_loss"],
+                summary["last_change"] or 0.0,
+                live,
+                tuple(summary["checkpoints"]),
+                tuple(summary["problems"]),
+            )
+        )
     return rows
 
 
@@ -170,13 +184,20 @@ class HomeScreen(HostedScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("mark", ""), ("name", "run"), ("model", "model"), ("corpus", "corpus"),
-                           ("steps", "steps"), ("best", "best val"), ("last", "trained")):
+        for key, label in (
+            ("mark", ""),
+            ("name", "run"),
+            ("model", "model"),
+            ("corpus", "corpus"),
+            ("steps", "steps"),
+            ("best", "best val"),
+            ("last", "trained"),
+        ):
             table.add_column(label, key=key)
         self.refresh_runs()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.width >= 110, "wide")
+        self.set_class(event.size.width >= 140, "wide")  # side by side only where the table keeps every column
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -223,10 +244,15 @@ class HomeScreen(HostedScreen):
         best = "-" if row.best_val is None else f"{row.best_val:.4f}"
         # One column for when: a run that trains now says so there, in green.
         when = Text("\u25cf training", style="bold green") if row.live else Text(ago(row.last))
-        return (Text("\u2713" if row.name in self.marked else " ", style="bold magenta"), Text(row.name),
-                Text(f"{row.cell} {row.size}") if row.cell != "?" else Text("damaged", style="yellow"),
-                Text(short_corpus(row.corpus)), Text(f"{row.steps:,}", justify="right"),
-                Text(best, justify="right"), when)
+        return (
+            Text("\u2713" if row.name in self.marked else " ", style="bold magenta"),
+            Text(row.name),
+            Text(f"{row.cell} {row.size}") if row.cell != "?" else Text("damaged", style="yellow"),
+            Text(short_corpus(row.corpus)),
+            Text(f"{row.steps:,}", justify="right"),
+            Text(best, justify="right"),
+            when,
+        )
 
     @property
     def selected(self) -> RunRow | None:
@@ -403,8 +429,13 @@ class HomeScreen(HostedScreen):
             self.say(f"deleted {row.name}{kept}", "ok")
             self.refresh_runs()
 
-        self.app.push_screen(ConfirmScreen(f"Delete {row.name} ({row.steps:,} steps{best})?",
-                                           "Its checkpoints, metrics and samples are removed for good."), chosen)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {row.name} ({row.steps:,} steps{best})?",
+                "Its checkpoints, metrics and samples are removed for good.",
+            ),
+            chosen,
+        )
 
 
 def _finite(value: object) -> bool:

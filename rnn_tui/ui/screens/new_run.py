@@ -28,8 +28,16 @@ FILE = "__file__"  # the corpus choice "a text file" (its path typed or picked)
 STOPS = (("steps", "max_steps"), ("time (s)", "max_time"), ("epochs", "epochs"), ("none", None))
 INT_FIELDS = ("layers", "hidden_size", "embed_size", "seq_len", "batch_size", "seed")
 FLOAT_FIELDS = ("dropout", "lr")
-LABELS = {"layers": "layers", "hidden_size": "hidden", "embed_size": "embedding", "dropout": "dropout",
-          "seq_len": "seq len", "batch_size": "batch", "lr": "learning rate", "seed": "seed"}
+LABELS = {
+    "layers": "layers",
+    "hidden_size": "hidden",
+    "embed_size": "embedding",
+    "dropout": "dropout",
+    "seq_len": "seq len",
+    "batch_size": "batch",
+    "lr": "learning rate",
+    "seed": "seed",
+}
 PREVIEW_FULL_BYTES = 8 << 20  # files up to this size are read whole for the preview (vocabulary, errors)
 
 
@@ -97,8 +105,9 @@ class NewRunScreen(Screen):
             super().__init__()
             self.path, self.text, self.vocab, self.problem = path, text, vocab, problem
 
-    def __init__(self, runs_root: Path, corpus: str | None = None, demo: str | None = None,
-                 values: dict | None = None) -> None:
+    def __init__(
+        self, runs_root: Path, corpus: str | None = None, demo: str | None = None, values: dict | None = None
+    ) -> None:
         super().__init__()
         from rnn_tui.core.demos import DEFAULT_DEMO
 
@@ -124,28 +133,54 @@ class NewRunScreen(Screen):
             with VerticalScroll(id="fields", classes="pane") as fields:
                 fields.border_title = "new run"
                 choices = [*_demos(), ("a text file (path below, ctrl+o picks)", FILE)]
-                yield from self._row("source", "text", Select(choices, value=self.demo or FILE, allow_blank=False,
-                                                               id="source", compact=True))
-                yield from self._row("corpus", "file", Input(self.corpus, placeholder="path of a text file",
-                                                             id="corpus", compact=True))
-                yield from self._row("cell", "cell", Select([(c, c) for c in CELLS], value="lstm", allow_blank=False,
-                                                            id="cell", compact=True))
+                yield from self._row(
+                    "source",
+                    "text",
+                    Select(choices, value=self.demo or FILE, allow_blank=False, id="source", compact=True),
+                )
+                yield from self._row(
+                    "corpus", "file", Input(self.corpus, placeholder="path of a text file", id="corpus", compact=True)
+                )
+                yield from self._row(
+                    "cell",
+                    "cell",
+                    Select([(c, c) for c in CELLS], value="lstm", allow_blank=False, id="cell", compact=True),
+                )
                 for key in ("layers", "hidden_size", "embed_size", "dropout", "seq_len", "batch_size", "lr"):
-                    field = Input(id=key, type="integer", compact=True) if key in INT_FIELDS else \
-                        Input(id=key, type="number", compact=True)
+                    field = (
+                        Input(id=key, type="integer", compact=True)
+                        if key in INT_FIELDS
+                        else Input(id=key, type="number", compact=True)
+                    )
                     yield from self._row(key, LABELS[key], field)
-                yield from self._row("stop", "stop after", Select([(label, label) for label, _ in STOPS],
-                                                                  value="none", allow_blank=False, id="stop",
-                                                                  compact=True))
+                yield from self._row(
+                    "stop",
+                    "stop after",
+                    Select(
+                        [(label, label) for label, _ in STOPS], value="none", allow_blank=False, id="stop", compact=True
+                    ),
+                )
                 yield from self._row("stop_value", "  how many", Input(id="stop_value", type="number", compact=True))
                 yield from self._row("seed", "seed", Input(id="seed", type="integer", compact=True))
-                yield from self._row("precision", "precision", Select([(p, p) for p in PRECISIONS], value="auto",
-                                                                      allow_blank=False, id="precision", compact=True))
-                yield from self._row("device", "device", Select([(d, d) for d in ("auto", "cpu", "cuda", "mps")],
-                                                                value="auto", allow_blank=False, id="device",
-                                                                compact=True))
-                yield from self._row("name", "run name", Input(placeholder="(from the text, cell and time)",
-                                                               id="name", compact=True))
+                yield from self._row(
+                    "precision",
+                    "precision",
+                    Select([(p, p) for p in PRECISIONS], value="auto", allow_blank=False, id="precision", compact=True),
+                )
+                yield from self._row(
+                    "device",
+                    "device",
+                    Select(
+                        [(d, d) for d in ("auto", "cpu", "cuda", "mps")],
+                        value="auto",
+                        allow_blank=False,
+                        id="device",
+                        compact=True,
+                    ),
+                )
+                yield from self._row(
+                    "name", "run name", Input(placeholder="(from the text, cell and time)", id="name", compact=True)
+                )
             with Vertical(id="side"):
                 preview = Static("", id="preview", classes="pane")
                 preview.border_title = "the text"
@@ -305,8 +340,9 @@ class NewRunScreen(Screen):
             self.post_message(self.Previewed(key, Text(str(exc), style="red"), None, str(exc)))
             return
         head = corpus.text(0, min(corpus.n_chars, 400)).splitlines()[:3]
-        text.append(f"{size / 1e3:,.0f} KB \u00b7 {corpus.n_chars:,} characters \u00b7 "
-                    f"vocabulary {len(corpus.vocab)}\n")
+        text.append(
+            f"{size / 1e3:,.0f} KB \u00b7 {corpus.n_chars:,} characters \u00b7 vocabulary {len(corpus.vocab)}\n"
+        )
         for line in head:
             text.append(line[:60] + "\n", style="dim")
         self.post_message(self.Previewed(key, text, len(corpus.vocab), None))
@@ -343,8 +379,10 @@ class NewRunScreen(Screen):
         text = Text(f"{est.parameters:,} parameters{'' if self.vocab else ' (about)'}\n")
         text.append(f"~{format_bytes(est.memory_bytes)} to train (weights, AdamW, one step's activations)\n")
         if est.chars_per_sec:
-            text.append(f"~{est.chars_per_sec:,.0f} chars/s here (from {est.speed_from} earlier run"
-                        f"{'s' if est.speed_from != 1 else ''} of this shape)")
+            text.append(
+                f"~{est.chars_per_sec:,.0f} chars/s here (from {est.speed_from} earlier run"
+                f"{'s' if est.speed_from != 1 else ''} of this shape)"
+            )
         else:
             text.append("speed here: not known yet (no earlier run of this shape)", style="dim")
         self.query_one("#estimate", Static).update(text)

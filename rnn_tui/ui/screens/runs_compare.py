@@ -39,8 +39,16 @@ def rows_for(paths: list[Path]) -> list:
         curve = [(r["step"], r["train_loss"]) for r in metrics if isinstance(r.get("train_loss"), (int, float))]
         val = [(r["step"], r["val_loss"]) for r in metrics if isinstance(r.get("val_loss"), (int, float))]
         last = metrics[-1] if metrics else {}
-        row = CompareRow(cell, run.name, str(path), params, int(train.get("hidden_size", 0) or 0),
-                         curve=curve, val_curve=val, best_val_loss=min((v for _, v in val), default=None))
+        row = CompareRow(
+            cell,
+            run.name,
+            str(path),
+            params,
+            int(train.get("hidden_size", 0) or 0),
+            curve=curve,
+            val_curve=val,
+            best_val_loss=min((v for _, v in val), default=None),
+        )
         elapsed = last.get("elapsed") if isinstance(last.get("elapsed"), (int, float)) else 0.0
         row.seconds = float(elapsed or 0.0)
         row.chars = int((last.get("step", 0) or 0) * train.get("batch_size", 0) * train.get("seq_len", 0))

@@ -74,6 +74,7 @@ class TrainScreen(HostedScreen):
             super().__init__()
             self.run_dir, self.start_step, self.train, self.val = run_dir, start_step, train, val
             self.saved_at, self.problem = saved_at, problem
+            self.marks: list[tuple[int, float]] = []  # learning-rate changes (step, factor)
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,8 +131,11 @@ class TrainScreen(HostedScreen):
         elif isinstance(event, ev.LearningRateChanged):
             chart.mark(event.step, f"x{event.factor:g}")
             self.lr_scale = event.scale
-            self.say(f"learning rate \u00d7{event.factor:g}: {event.lr:.3g} from step {event.step:,} "
-                     f"(\u00d7{event.scale:g} of the schedule)", "ok")
+            self.say(
+                f"learning rate \u00d7{event.factor:g}: {event.lr:.3g} from step {event.step:,} "
+                f"(\u00d7{event.scale:g} of the schedule)",
+                "ok",
+            )
         elif isinstance(event, ev.StateChanged):
             self._set_state(event.state)
             if event.state in ("paused", "running"):
@@ -182,13 +186,14 @@ class TrainScreen(HostedScreen):
         rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
         train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
         val = [(r["step"], float(r["val_loss"])) for r in rows if _number(r.get("val_loss")) is not None]
-        self.history_marks = [(r["step"], float(r["lr_change"])) for r in rows
-                              if _number(r.get("lr_change")) is not None]
+        marks = [(r["step"], float(r["lr_change"])) for r in rows if _number(r.get("lr_change")) is not None]
         try:
             saved_at = run.checkpoint("latest").stat().st_mtime
         except OSError:
             saved_at = None
-        self.post_message(self.HistoryLoaded(run_dir, start_step, train, val, saved_at))
+        loaded = self.HistoryLoaded(run_dir, start_step, train, val, saved_at)
+        loaded.marks = marks
+        self.post_message(loaded)
 
     def on_train_screen_history_loaded(self, message: HistoryLoaded) -> None:
         run_dir, start_step, train, val = message.run_dir, message.start_step, message.train, message.val
@@ -199,7 +204,7 @@ class TrainScreen(HostedScreen):
             return  # another run started meanwhile
         chart, stats = self.query_one(LossChart), self.query_one(StatsPanel)
         chart.add_history(train, val)
-        for step, factor in getattr(self, "history_marks", []):
+        for step, factor in message.marks:
             chart.mark(step, f"x{factor:g}")
         stats.train_loss = chart.latest_smoothed
         if val:
@@ -214,7 +219,7 @@ class TrainScreen(HostedScreen):
             stats.saved(start_step, message.saved_at)
         stats.redraw()
         self.say(
-            f"resumed at step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
+            f"history to step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
             f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl"
         )
 

@@ -126,8 +126,9 @@ class LossChart(Widget):
         series.append(Series(scale(self.smooth), "bold cyan"))
         series.append(Series(scale(self.val), "bold yellow", marker="\u25cf"))
         if self.marks and self.train:
-            series.append(Series(scale([(s, _value_at(self.smooth, s)) for s, _ in self.marks]), "bold magenta",
-                                 marker="\u25c6"))
+            series.append(
+                Series(scale([(s, _value_at(self.smooth, s)) for s, _ in self.marks]), "bold magenta", marker="\u25c6")
+            )
         return render_plot(series, self.content_size.width, self.content_size.height, x_label="step")
 
     def on_mount(self) -> None:
