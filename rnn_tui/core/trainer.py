@@ -94,6 +94,27 @@ class Trainer:
         self.steps_to_take = 0  # steps a Step still asks for; the trainer pauses again after them
         self.pause_when_stepped = False  # a Step came while running: StateChanged("paused") once its steps are done
         self.last_sample = 0.0
+        # The run's counters (restored by a resume) and the loop's clocks: set again by _setup and run().
+        self.state = None  # the recurrent state carried from chunk to chunk (None: a blank one)
+        self.best_val: float | None = None
+        self.lr_scale = 1.0  # halved by each NaN rollback
+        self.rollbacks = 0
+        self.skipped = 0
+        self.prior_elapsed = 0.0
+        self.bad_run = 0  # steps in a row found not finite
+        self.rollback_due = False
+        self.t_start = self.last_save = self.report_clock = time.monotonic()
+        self.report_step = 0
+        self.commands: queue.Queue = queue.Queue()
+        # Built by _setup on the training thread (torch objects), declared here so the class reads whole.
+        self.tuner: ThreadTuner | None = None
+        self.amp_dtype: torch.dtype | None = None
+        self.model: CharRNN
+        self.net: torch.nn.Module  # the model, or DDP / torch.compile around it
+        self.optimizer: torch.optim.AdamW
+        self.scaler: torch.amp.GradScaler
+        self.train_streams: Streams
+        self.val_streams: Streams | None
 
     def request_stop(self, reason: str = "stopped") -> None:
         """Thread- and signal-safe: the loop saves and returns at the next step."""

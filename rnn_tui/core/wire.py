@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from collections.abc import Mapping
+import threading
 import struct
 from dataclasses import dataclass
 
@@ -156,6 +158,47 @@ class Deferred:
 
     def decode(self):
         return decode(self.body, self.blob, self.allowed)
+
+    def decode_lazily(self):
+        """The record now, a Snapshot's weights only when something reads them (see LazyWeights)."""
+        try:
+            data = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise WireError(f"a frame that is not JSON ({exc})") from None
+        if not (isinstance(data, dict) and data.get("type") == "Snapshot"):
+            return self.decode()
+        return from_dict(data, self.allowed, LazyWeights(self.blob))
+
+
+class LazyWeights(Mapping):
+    """A Snapshot's weights, read from their bytes the first time they are used.
+
+    A viewer gets new weights every few seconds and, on the dashboard, never looks at them: reading
+    them (torch.load) on the thread that receives them takes the interpreter's lock from the screen
+    for tens of milliseconds each time. Read here, it happens on the thread that needs them (a gate
+    trace, a sample), once; what is wrong with the bytes is refused then, as decode() refuses it.
+    """
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+        self._weights: dict | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> dict:
+        with self._lock:
+            if self._weights is None:
+                self._weights = _load_weights(self._blob)
+                self._blob = b""
+            return self._weights
+
+    def __getitem__(self, key):
+        return self._loaded()[key]
+
+    def __iter__(self):
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 def _type_of(body: bytes) -> str | None:

@@ -6,6 +6,7 @@ The training app (app.py) and the viewer of a saved run (viewer.py) host the sam
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path, PurePath
@@ -39,6 +40,10 @@ class RnnTuiBase(App):
     BINDINGS = [Binding("q", "request_quit", "Quit"), *HELP_BINDINGS]
 
     def on_mount(self) -> None:
+        # Everything built so far (Textual, the screens, rich) lives as long as the app: move it out of
+        # the collector's reach, so a full collection walks only what came later (no pause on a key).
+        gc.collect()
+        gc.freeze()
         if not (self.is_headless or self.is_web):  # served (cli/serve.py): stdout is a pipe, its driver hangs up
             self.set_interval(TERMINAL_CHECK_EVERY, self._check_terminal)
 

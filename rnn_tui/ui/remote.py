@@ -269,7 +269,7 @@ class RemoteBridge:
 
     def _post_weights(self, frame: wire.Deferred) -> None:
         try:
-            self.app.post_message(SnapshotReady(frame.decode()))
+            self.app.post_message(SnapshotReady(frame.decode_lazily()))  # weights read when used
         except wire.WireError:
             pass  # unreadable weights: the views keep the ones they have
 

@@ -115,3 +115,25 @@ def test_a_huge_frame_header_is_refused_before_reading_it():
 def test_snapshots_can_be_skipped_without_torch_loading_them():
     data = wire.encode(ev.Snapshot(1, {}, "ab", WEIGHTS)) + wire.encode(cmd.Save())
     assert wire.FrameReader(skip=frozenset({"Snapshot"})).feed(data) == [cmd.Save()]
+
+
+def test_a_lazy_snapshot_reads_its_weights_only_when_used_and_refuses_bad_ones_then():
+    record = ev.Snapshot(7, {"cell": "lstm"}, "ab", WEIGHTS)
+    frame = wire.FrameReader(defer=frozenset({"Snapshot"})).feed(wire.encode(record))[0]
+    lazy = frame.decode_lazily()
+    assert lazy.step == 7 and lazy.vocab == "ab" and isinstance(lazy.weights, wire.LazyWeights)
+    assert lazy.weights._weights is None  # nothing read yet
+    assert set(lazy.weights) == set(WEIGHTS) and all(torch.equal(lazy.weights[k], WEIGHTS[k]) for k in WEIGHTS)
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("pickle ran",))
+
+    buffer = io.BytesIO()
+    torch.save({"w": Boom()}, buffer)
+    head = {"type": "Snapshot", "step": 1, "config": {}, "vocab": "ab"}
+    body = json.dumps(head, separators=(",", ":")).encode()
+    data = wire.HEADER.pack(len(body), len(buffer.getvalue())) + body + buffer.getvalue()
+    bad = wire.FrameReader(defer=frozenset({"Snapshot"})).feed(data)[0].decode_lazily()  # refused only when read
+    with pytest.raises(wire.WireError, match="unreadable"):
+        dict(bad.weights)
