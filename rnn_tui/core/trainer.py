@@ -512,31 +512,15 @@ class Trainer:
             self.lr_change = None
 
     def _loop(self) -> ev.Finished | ev.Failed:
+        """Truncated BPTT, one chunk of every stream per step, until a stop condition or a stop request."""
         c, streams = self.config, self.train_streams
-        vocab_size = len(self.corpus.vocab)
-        self.sink(ev.Started(
-            str(self.run_.path), self.run_.name, c.to_dict(), count_parameters(self.model), str(self.device),
-            describe(self.device), precision_name(self.amp_dtype), vocab_size,
-            streams.streams.numel() * (self.dist.world if self.dist else 1),
-            self.corpus.val.numel(), streams.chunks_per_epoch, self.step, self.notes,
-        ))
-        self._keep_good()
-        if self.is_main:
-            self.sink(self.snapshot())
-        self.bad_run = 0
-        self.report_clock = time.monotonic()
-        self.report_step = self.step
-        self.last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
+        self._announce()
         params = [p for p in self.model.parameters()]
-        self.in_loop = True
-        flush = self._flush
-
-        reason = None
         while True:
             self._handle_commands()
             reason, autosave = self._agreed_stop(bool(c.save_every) and time.monotonic() - self.last_save >= c.save_every)
             if reason:
-                break
+                return self._finish(reason)
             if autosave:
                 self.save("latest", "autosave")
             _, chunk = streams.position(self.step)
@@ -548,17 +532,8 @@ class Trainer:
             if self.step_hook is not None:
                 self.step_hook(self.step)
             step_started = time.perf_counter()
-            x, y = streams.batch(chunk)
-            with self.autocast():
-                logits, new_state = self.net(x, self.state)
-                loss = F.cross_entropy(logits.reshape(-1, vocab_size).float(), y.reshape(-1))
-            self.optimizer.zero_grad(set_to_none=True)
-            scaling = self.scaler.is_enabled()  # fp16 only; bf16 and fp32 need no loss scaling
-            (self.scaler.scale(loss) if scaling else loss).backward()
-            if scaling:
-                self.scaler.unscale_(self.optimizer)
-            norm = self.norm = torch.nn.utils.clip_grad_norm_(params, c.grad_clip)
-            if self.defer_checks:
+            loss, norm, new_state = self._forward_backward(chunk, params)
+            if self.defer_checks:  # a GPU: the finite check stays on the device (see _deferred_step)
                 self._deferred_step(loss, norm, new_state, lr)
                 if not self._roll_back_if_due():
                     return self._diverged()
@@ -568,29 +543,68 @@ class Trainer:
                     return self._diverged()
                 if outcome == "skipped":
                     continue
+            if not self._after_step(lr, norm):
+                return self._diverged()
 
-            if self.step % c.eval_every == 0 and self._validate(lr, norm):
-                self._keep_good()
+    def _announce(self) -> None:
+        """Started (and the first weights) for the faces; the loop's clocks from now."""
+        c, streams = self.config, self.train_streams
+        self.sink(ev.Started(
+            str(self.run_.path), self.run_.name, c.to_dict(), count_parameters(self.model), str(self.device),
+            describe(self.device), precision_name(self.amp_dtype), len(self.corpus.vocab),
+            streams.streams.numel() * (self.dist.world if self.dist else 1),
+            self.corpus.val.numel(), streams.chunks_per_epoch, self.step, self.notes,
+        ))
+        self._keep_good()
+        if self.is_main:
+            self.sink(self.snapshot())
+        self.bad_run = 0
+        self.report_clock = time.monotonic()
+        self.report_step = self.step
+        self.last_sample = time.monotonic() - (c.sample_every if c.sample_every else 0) + 1.0
+        self.in_loop = True
 
-            if self.steps_to_take:
-                self.steps_to_take -= 1
-                if not self.steps_to_take:
-                    self._flush(time.monotonic())
-                    if not self._roll_back_if_due():  # deferred checks: a stepped step's NaN is handled now
-                        return self._diverged()
-                    self._report_steps()
-            now = time.monotonic()
-            if now - self.report_clock >= self.report_interval:
-                flush(now)
-            if self.is_main and c.sample_every and now - self.last_sample >= c.sample_every:
-                self.last_sample = now
-                snap = self.snapshot()
-                self.sink(snap)
-                self.live_sample(snap)
+    def _forward_backward(self, chunk: int, params: list) -> tuple[torch.Tensor, torch.Tensor, object]:
+        """(loss, clipped gradient norm, new state) of one chunk; the optimizer has not stepped yet."""
+        x, y = self.train_streams.batch(chunk)
+        with self.autocast():
+            logits, new_state = self.net(x, self.state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1))
+        self.optimizer.zero_grad(set_to_none=True)
+        scaling = self.scaler.is_enabled()  # fp16 only; bf16 and fp32 need no loss scaling
+        (self.scaler.scale(loss) if scaling else loss).backward()
+        if scaling:
+            self.scaler.unscale_(self.optimizer)
+        norm = self.norm = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        return loss, norm, new_state
 
-        if self.step and self.step % c.eval_every:
+    def _after_step(self, lr: float, norm) -> bool:
+        """Validation, a Step's end, reports and live samples after a step; False: training diverged."""
+        c = self.config
+        if self.step % c.eval_every == 0 and self._validate(lr, norm):
+            self._keep_good()
+        if self.steps_to_take:
+            self.steps_to_take -= 1
+            if not self.steps_to_take:
+                self._flush(time.monotonic())
+                if not self._roll_back_if_due():  # deferred checks: a stepped step's NaN is handled now
+                    return False
+                self._report_steps()
+        now = time.monotonic()
+        if now - self.report_clock >= self.report_interval:
+            self._flush(now)
+        if self.is_main and c.sample_every and now - self.last_sample >= c.sample_every:
+            self.last_sample = now
+            snap = self.snapshot()
+            self.sink(snap)
+            self.live_sample(snap)
+        return True
+
+    def _finish(self, reason: str) -> ev.Finished:
+        """The last validation, report and save of a run that stops as asked."""
+        if self.step and self.step % self.config.eval_every:
             self._validate(self.lr_at(self.step - 1), self.norm)
-        flush(time.monotonic())
+        self._flush(time.monotonic())
         path = self.save("latest", "final")
         if self.is_main:
             self.sink(self.snapshot())

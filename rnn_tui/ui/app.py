@@ -168,9 +168,15 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
         self.start_training(RunRequest(resume=name, runs_dir=str(self._runs_root()), overrides=budget))
 
     def attach_run(self, run_dir: str) -> None:
+        self._attach_when_ready(run_dir, tries=12)
+
+    def _attach_when_ready(self, run_dir: str, tries: int) -> None:
         from rnn_tui.core.live import live_run
 
         live = live_run(Path(run_dir))
+        if live is not None and live.socket is None and tries > 0:  # just started: its socket comes in a moment
+            self.set_timer(0.25, lambda: self._attach_when_ready(run_dir, tries - 1))
+            return
         if live is None or live.socket is None or self.attach_maker is None:
             self.notify("that run is not training any more (or serves no viewers)", severity="warning")
             return
