@@ -1,4 +1,5 @@
-"""The Textual app: composes screens, owns the trainer bridge, routes events. Quitting: ui/quitting.py.
+"""The Textual app: composes screens, owns the trainer bridge, routes events. Quitting: ui/quitting.py;
+runs started, opened and browsed from inside the app (the playground): ui/playground.py.
 
 It computes nothing itself: trainer events go to the dashboard's widgets as
 attributes; snapshots are kept for the gate and sampling screens.
@@ -19,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from rnn_tui.ui.base import SHARED_CSS_PATHS, RnnTuiBase, terminal_alive
+from rnn_tui.ui.playground import PlaygroundFlow
 from rnn_tui.ui.quitting import QuitFlow
 from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["RnnTuiApp", "terminal_alive"]
 
 
-class RnnTuiApp(QuitFlow, RnnTuiBase):
+class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
     # Textual loads a pushed screen's CSS_PATH, not the default screen's: the dashboard's is named here.
     CSS_PATH = [*SHARED_CSS_PATHS, TRAIN_CSS]
     # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
@@ -93,33 +95,6 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
     def latest_snapshot(self, snapshot: ev.Snapshot | None) -> None:
         self.live_snapshot = snapshot
 
-    @property
-    def runs_folder(self) -> Path:
-        return self._runs_root()
-
-    @property
-    def live_run_dir(self) -> str | None:
-        if self.bridge is not None and not self.bridge.done.is_set() and self.started is not None:
-            return self.started.run_dir
-        return None
-
-    def new_run_settings(self) -> tuple[str | None, dict]:
-        from rnn_tui.core.errors import UserError
-        from rnn_tui.core.runs import Run
-
-        if self.started is None:
-            return None, {}
-        try:
-            corpus = Run(Path(self.started.run_dir)).read_config()["corpus"]["path"]
-        except (UserError, KeyError, TypeError):
-            corpus = None
-        return corpus, dict(self.started.config)
-
-    def _runs_root(self) -> Path:
-        from rnn_tui.core.paths import runs_dir
-
-        return Path(self.runs_root) if self.runs_root is not None else runs_dir(None)
-
     def on_mount(self) -> None:
         # The first screen's mode (home, or the dashboard of `rnn-tui CORPUS`) is Textual's "_default",
         # which switch_mode does not know: name it, so the app can come back to it from another mode.
@@ -137,168 +112,6 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
         if self.bridge is not None:
             self.bridge.start()
             self.status("loading the corpus and building the model\u2026")
-
-    # ---- the playground: runs started, opened and left from inside the app ---------------------------
-    def start_training(self, request: Any, ghost: list | None = None) -> None:
-        """Train ``request`` (from the form, the home screen or a reset) on a fresh dashboard."""
-        if self.bridge_maker is None:
-            self.notify("this view cannot start training", severity="warning")
-            return
-        maker = self.bridge_maker
-        self._begin(lambda app: maker(app, request), ghost, attached=False)
-
-    def start_new_run(self, options: dict) -> None:
-        """A new run from command-line style options (the home screen's Enter: the demo, defaults)."""
-        from rnn_tui.core.errors import UserError
-        from rnn_tui.core.orchestrate import RunRequest
-
-        try:
-            request = RunRequest.from_options({**options, "runs_dir": str(self._runs_root())})
-            request.check()
-        except UserError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.start_training(request)
-
-    def resume_run(self, name: str) -> None:
-        from rnn_tui.core.orchestrate import RunRequest
-
-        # Opened from home, a run trains on until paused or left: the budget it was started with is lifted.
-        budget = {"max_steps": None, "max_time": None, "epochs": None}
-        self.start_training(RunRequest(resume=name, runs_dir=str(self._runs_root()), overrides=budget))
-
-    def attach_run(self, run_dir: str) -> None:
-        self._attach_when_ready(run_dir, tries=12)
-
-    def _attach_when_ready(self, run_dir: str, tries: int) -> None:
-        from rnn_tui.core.live import live_run
-
-        live = live_run(Path(run_dir))
-        if live is not None and live.socket is None and tries > 0:  # just started: its socket comes in a moment
-            self.set_timer(0.25, lambda: self._attach_when_ready(run_dir, tries - 1))
-            return
-        if live is None or live.socket is None or self.attach_maker is None:
-            self.notify("that run is not training any more (or serves no viewers)", severity="warning")
-            return
-        maker = self.attach_maker
-        self._begin(lambda app: maker(app, live), None, attached=True)
-
-    def _begin(self, factory: Callable[[RnnTuiApp], Any], ghost: list | None, attached: bool) -> None:
-        old = self.bridge
-        if old is not None and not old.done.is_set():
-            if self.attached:
-                old.detach()  # watching someone else's run: leave it training
-            else:
-                old.stop("new run")
-                self.status("saving the current run before the next one starts\u2026", "warning")
-                self._pending_begin = (factory, ghost, attached)
-                self._wait_timer = self.set_interval(0.1, self._begin_when_saved)
-                return
-        self._begin_now(factory, ghost, attached)
-
-    def _begin_when_saved(self) -> None:
-        if self.bridge is not None and not self.bridge.done.is_set():
-            return
-        self._wait_timer.stop()
-        pending, self._pending_begin = self._pending_begin, None
-        if pending is not None:
-            self._begin_now(*pending)
-
-    def _begin_now(self, factory: Callable[[RnnTuiApp], Any], ghost: list | None, attached: bool) -> None:
-        self._runs += 1
-        self.bridge = factory(self)
-        self.bridges.append(self.bridge)
-        self.attached = attached
-        self.started = self.finished = self.failed = None
-        self.live_snapshot = None
-        self.quitting = False
-        screen = TrainScreen()
-        screen.ghost = ghost or []
-        self._dashboard = screen
-        mode, old = f"run-{self._runs}", self._dashboard_mode
-        self.add_mode(mode, lambda: screen)
-        self._dashboard_mode = mode
-        self.switch_mode(mode)
-        if old not in ("_default", self._home_mode):
-            self.remove_mode(old)
-        self.call_after_refresh(self._start)
-
-    def show_dashboard(self) -> None:
-        if self._dashboard is not None:
-            self.switch_mode(self._dashboard_mode)
-
-    def go_home(self) -> None:
-        from rnn_tui.ui.screens.home import HomeScreen
-
-        if self._home_mode == "home" and "home" not in self._modes:
-            root = self._runs_root()
-            self.add_mode("home", lambda: HomeScreen(root))
-        self.switch_mode(self._home_mode)
-
-    def action_go_home(self) -> None:
-        self.go_home()
-
-    def reset_run(self) -> None:
-        """The same configuration from a fresh initialisation: a new run with a new seed; the old
-        curve stays faint on the new chart."""
-        import random
-
-        from rnn_tui.core.errors import UserError
-        from rnn_tui.core.orchestrate import RunRequest
-        from rnn_tui.core.runs import Run
-
-        if self.started is None or self.compare is not None or self.attached:
-            self.status("reset restarts a run this app trains (not a comparison or an attached run)", "warning")
-            return
-        try:
-            corpus = Run(Path(self.started.run_dir)).read_config()["corpus"]["path"]
-        except (UserError, KeyError, TypeError):
-            self.status("reset: the run's corpus is not recorded; start a new run with n", "error")
-            return
-        from dataclasses import fields
-
-        from rnn_tui.core.config import TrainConfig
-
-        known = {f.name for f in fields(TrainConfig)}
-        overrides = {k: v for k, v in self.started.config.items() if k in known and v is not None}
-        overrides["seed"] = random.randrange(1, 2**31)
-        try:
-            request = RunRequest.from_options({"corpus": corpus, **overrides, "runs_dir": str(self._runs_root())})
-            request.check()
-        except UserError as exc:
-            self.status(f"reset: {exc}", "error")
-            return
-        from rnn_tui.ui.widgets.loss_chart import LossChart
-
-        ghost = list(self.train_screen.query_one(LossChart).train) if self._dashboard is not None else []
-        self.start_training(request, ghost=ghost)
-
-    def browse_run(self, run_dir: str, which: str) -> None:
-        """Sample, gates or gradient flow on a saved run's weights (read in a worker)."""
-        self.run_worker(lambda: self._load_browse(run_dir, which), thread=True, exclusive=True, group="browse",
-                        exit_on_error=False, description="loading the run's weights")
-
-    def _load_browse(self, run_dir: str, which: str) -> None:
-        from rnn_tui.core.errors import UserError
-        from rnn_tui.ui.launch import load_snapshot
-
-        try:
-            loaded = load_snapshot(run_dir, str(self._runs_root()))
-        except UserError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
-            return
-        self.call_from_thread(self._open_browse, loaded, which)
-
-    def _open_browse(self, loaded: tuple, which: str) -> None:
-        from rnn_tui.ui.screens.gates import GatesScreen
-        from rnn_tui.ui.screens.gradflow import GradFlowScreen
-        from rnn_tui.ui.screens.sample import SampleScreen
-
-        snapshot, run_dir = loaded
-        self.browsing = (snapshot, run_dir or "")
-        screen = {"gates": GatesScreen, "gradflow": GradFlowScreen, "sample": SampleScreen}[which]()
-        screen.browse = True
-        self.push_screen(screen)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own "Quit" would leave without saving; ours below saves first.
@@ -430,10 +243,6 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
         self.send_command(RequestSnapshot())
 
     @property
-    def _browsing_now(self) -> bool:
-        return self.browsing is not None and any(getattr(s, "browse", False) for s in self.screen_stack)
-
-    @property
     def training_live(self) -> bool:
         if self._browsing_now:
             return False  # a saved run's weights never change
@@ -462,25 +271,6 @@ class RnnTuiApp(QuitFlow, RnnTuiBase):
             return corpus.text(start, stop)
         if source == "sample":
             return self.train_screen.query_one(SampleLog).text or None
-        return None
-
-    def _browse_text(self, source: str, length: int) -> str | None:
-        from rnn_tui.ui.viewer import SAMPLE_FOR_GATES, _sample_for_gates
-
-        assert self.browsing is not None
-        snapshot, run_dir = self.browsing
-        if source == "validation":
-            if run_dir not in self._browse_texts:
-                from rnn_tui.core.session import validation_text
-                from rnn_tui.ui.screens.gates import MAX_TRACE_CHARS
-
-                self._browse_texts[run_dir] = validation_text(Path(run_dir), MAX_TRACE_CHARS) if run_dir else None
-            text = self._browse_texts[run_dir]
-            return text[:length] if text else None
-        if source == "sample":
-            if self._gate_sample[0] != run_dir or len(self._gate_sample[1]) < length:
-                self._gate_sample = (run_dir, _sample_for_gates(snapshot, max(length, SAMPLE_FOR_GATES)))
-            return self._gate_sample[1][:length]
         return None
 
     def sample_save_dir(self) -> Path | None:
