@@ -113,6 +113,13 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
             self.bridge.start()
             self.status("loading the corpus and building the model\u2026")
 
+    def leave_training_running(self, code: int = 0) -> None:
+        from rnn_tui.core.commands import Resume
+
+        if self._dashboard is not None and self._dashboard.state == "paused":
+            self.send_command(Resume())  # "left running" means running: paused, it would wait unseen for ever
+        super().leave_training_running(code)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's own "Quit" would leave without saving; ours below saves first.
         yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
@@ -141,6 +148,11 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
             yield SystemCommand("Rename the selected run", "Give it another name (F2)", screen.action_rename)
             yield SystemCommand("Delete the selected run", "Asks first (d)", screen.action_delete)
             yield SystemCommand("Sort the runs", "Last trained, name, best val, steps (o)", screen.action_sort)
+            yield SystemCommand("Sample from the selected run", "Its saved weights (i)", lambda: screen.action_view("sample"))
+            yield SystemCommand("Gate view of the selected run", "Its saved weights (g)", lambda: screen.action_view("gates"))
+            yield SystemCommand("Gradient flow of the selected run", "Its saved weights (f)", lambda: screen.action_view("gradflow"))
+            yield SystemCommand("Mark the selected run", "For a comparison (space)", screen.action_mark)
+            yield SystemCommand("Read the runs folder again", "(ctrl+r)", screen.action_refresh)
         yield SystemCommand("Help", "Keys and what the screens show (?)", self.action_help)
         yield SystemCommand("Save and quit", "Stop training, save the run and exit (q)", self.action_request_quit)
 

@@ -127,12 +127,30 @@ class PlaygroundFlow(_App):
         maker = self.attach_maker
         self._begin(lambda app: maker(app, live), None, attached=True)
 
-    def _begin(self, factory: Callable[[Any], Any], ghost: list | None, attached: bool) -> None:
+    def _begin(self, factory: Callable[[Any], Any], ghost: list | None, attached: bool, ask: bool = True) -> None:
+        """Start the next run: one this app trains is saved and stopped first (asked, unless ``ask`` is
+        False: a reset says what it does); one it only watches goes on training."""
         old = self.bridge
         if old is not None and not old.done.is_set():
             if self.attached:
                 old.detach()  # watching someone else's run: leave it training
             else:
+                if ask and self.started is not None:
+                    from rnn_tui.ui.screens.confirm import ConfirmScreen
+
+                    def chosen(yes: bool | None) -> None:
+                        if yes:
+                            self._begin(factory, ghost, attached, ask=False)
+
+                    name = self.started.run_name
+                    self.push_screen(
+                        ConfirmScreen(
+                            f"{name} is training. Save and stop it, and start the next run?",
+                            f"It stays in the list: Enter on {name} trains it on.",
+                        ),
+                        chosen,
+                    )
+                    return
                 old.stop("new run")
                 self.status("saving the current run before the next one starts\u2026", "warning")
                 self._pending_begin = (factory, ghost, attached)
@@ -217,7 +235,9 @@ class PlaygroundFlow(_App):
         from rnn_tui.ui.widgets.loss_chart import LossChart
 
         ghost = list(self.train_screen.query_one(LossChart).train) if self._dashboard is not None else []
-        self.start_training(request, ghost=ghost)
+        maker = self.bridge_maker
+        if maker is not None:
+            self._begin(lambda app: maker(app, request), ghost, attached=False, ask=False)
 
     def browse_run(self, run_dir: str, which: str) -> None:
         """Sample, gates or gradient flow on a saved run's weights (read in a worker)."""

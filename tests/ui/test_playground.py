@@ -47,8 +47,26 @@ class Playground(RnnTuiApp):
         await super()._shutdown()
 
 
+APPS: list[RnnTuiApp] = []
+
+
 def playground(runs_root: Path) -> RnnTuiApp:
-    return Playground(runs_root=runs_root, bridge_maker=in_process, home=True)
+    app = Playground(runs_root=runs_root, bridge_maker=in_process, home=True)
+    APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def no_trainer_outlives_its_test():
+    """The in-process trainers are threads: one left training would keep the test's event loop from
+    closing (it waits for its threads). Whatever a test started is stopped, and waited for, after it."""
+    yield
+    while APPS:
+        app = APPS.pop()
+        for bridge in app.bridges:
+            bridge.stop("test over")
+        for bridge in app.bridges:
+            bridge.done.wait(30)
 
 
 @pytest.fixture
@@ -245,3 +263,98 @@ async def test_the_form_refuses_a_folder_as_the_text_beside_the_field(runs_home,
         await pilot.pause(0.2)
         assert isinstance(app.screen, NewRunScreen) and not (runs_home / "runs").exists()
         assert "not a text file" in "\n".join(screen_text(app))
+
+
+async def test_opening_another_run_asks_before_it_stops_the_one_training(saved_runs):
+    from rnn_tui.ui.screens.confirm import ConfirmScreen
+
+    app = playground(saved_runs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.press("enter")  # "newer" trains
+        await wait_for(pilot, lambda: app.started is not None and app.started.run_name == "newer")
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and any(r.live for r in app.screen.rows))
+        await wait_for(pilot, lambda: app.screen.selected is not None)
+        names = [r.name for r in app.screen.rows]
+        await pilot.press(*(["down"] * names.index("older")), "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")  # no: "newer" trains on
+        await pilot.pause(0.3)
+        assert app.started.run_name == "newer" and not app.bridge.done.is_set()
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.started is not None and app.started.run_name == "older")
+        assert app.bridges[0].done.is_set() and Run(saved_runs / "newer").checkpoint("latest").exists()
+
+
+async def test_an_empty_home_trains_the_demo_on_enter_after_a_visit_to_help(runs_home):
+    app = playground(runs_home / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.started is not None)
+        assert app.started.run_name.startswith("shakespeare_tragedies")
+
+
+async def test_the_form_judges_a_size_with_the_other_sizes_it_holds(runs_home):
+    app = playground(runs_home / "runs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        form = app.screen
+        form.query_one("#layers", Input).value = "1"
+        form.query_one("#hidden_size", Input).value = "14000"  # 1x14000 is allowed; 2x14000 is not
+        await pilot.pause()
+        assert form.values()[1] == {}
+        form.query_one("#layers", Input).value = "2"
+        await pilot.pause()
+        assert "--layers 2 --hidden-size 14000" in form.values()[1]["hidden_size"]
+
+
+def test_sampling_keeps_its_text_per_run():
+    from rnn_tui.ui.screens.sample import kept_state
+
+    class App:
+        run_name = "a"
+
+    app = App()
+    kept_state(app)["prime_text"] = "hello"
+    app.run_name = "b"
+    assert "prime_text" not in kept_state(app)
+    app.run_name = "a"
+    assert kept_state(app)["prime_text"] == "hello"
+
+
+async def test_leaving_a_paused_run_running_resumes_it_first():
+    import threading
+
+    from rnn_tui.core.commands import Resume
+
+    class Bridge:
+        can_leave_running, on_hangup = True, "continue"
+
+        def __init__(self):
+            self.sent, self.detached, self.done = [], False, threading.Event()
+
+        def send(self, command):
+            self.sent.append(command)
+
+        def detach(self):
+            self.detached = True
+
+    bridge = Bridge()
+    app = RnnTuiApp(bridge_factory=lambda a: bridge)
+    app._start = lambda: None  # nothing to start: the bridge is a stand-in
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.train_screen._set_state("paused")
+        await pilot.pause()
+        app.leave_training_running(0)
+        assert bridge.sent == [Resume()] and bridge.detached

@@ -232,6 +232,7 @@ class HomeScreen(HostedScreen):
         for row in self.rows:
             table.add_row(*self._cells(row), key=row.name)
         self.set_class(not self.rows, "empty")
+        table.disabled = not self.rows  # hidden and empty, it must not take focus (and Enter) back
         if self.rows:
             names = [r.name for r in self.rows]
             table.move_cursor(row=names.index(selected) if selected in names else 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -104,6 +105,7 @@ class NewRunScreen(Screen):
         def __init__(self, path: str, text: Text, vocab: int | None, problem: str | None) -> None:
             super().__init__()
             self.path, self.text, self.vocab, self.problem = path, text, vocab, problem
+            self.corpus: Any = None  # the text read whole (files up to PREVIEW_FULL_BYTES), for its checks
 
     def __init__(
         self, runs_root: Path, corpus: str | None = None, demo: str | None = None, values: dict | None = None
@@ -116,6 +118,7 @@ class NewRunScreen(Screen):
         self.corpus = corpus or ""
         self.start_values = values or {}
         self.vocab: int | None = None
+        self.previewed_corpus: Any = None
         self.problems: dict[str, str] = {}
         self.corpus_problem: str | None = None
 
@@ -250,15 +253,17 @@ class NewRunScreen(Screen):
                 overrides[stop] = int(float(text)) if stop == "max_steps" else float(text)
             except ValueError:
                 problems["stop_value"] = f"{text!r} is not a number" if text else "how many? (or stop after: none)"
-        base = TrainConfig()
-        for key, value in list(overrides.items()):  # each field on its own, so the sentence lands beside it
+        # Each field on its own, so the sentence lands beside it: on a minimal model, so that a size is judged
+        # with the other sizes the form holds (below), never with the defaults'.
+        base = TrainConfig(layers=1, hidden_size=1, embed_size=1)
+        for key, value in list(overrides.items()):
             try:
                 base.with_changes(**{key: value}).validated()
             except UserError as exc:
                 problems["stop_value" if key == stop else key] = str(exc)
         if not problems:
             try:
-                base.with_changes(**overrides).validated()
+                TrainConfig().with_changes(**overrides).validated()
             except UserError as exc:
                 problems["hidden_size"] = str(exc)  # the combination (the model's size) is what is refused
         name = self.query_one("#name", Input).value.strip()
@@ -345,7 +350,9 @@ class NewRunScreen(Screen):
         )
         for line in head:
             text.append(line[:60] + "\n", style="dim")
-        self.post_message(self.Previewed(key, text, len(corpus.vocab), None))
+        previewed = self.Previewed(key, text, len(corpus.vocab), None)
+        previewed.corpus = corpus
+        self.post_message(previewed)
 
     def on_new_run_screen_previewed(self, message: Previewed) -> None:
         current = self.demo or os.path.expanduser(self.query_one("#corpus", Input).value.strip())
@@ -353,6 +360,7 @@ class NewRunScreen(Screen):
             return  # an older preview
         self.query_one("#preview", Static).update(message.text)
         self.vocab, self.corpus_problem = message.vocab, message.problem
+        self.previewed_corpus = message.corpus
         self._changed()
 
     def _changed(self) -> None:
@@ -407,6 +415,28 @@ class NewRunScreen(Screen):
             self.app.copy_to_clipboard(command)
             self.query_one("#status", Static).update(Text(f"copied: {command}", style="green"))
 
+    def _refused_before_start(self, overrides: dict) -> str | None:
+        """What the trainer would refuse at its start, found here: a text too short for one batch, a device
+        this machine lacks. Starting stops the run that trains now, so a refusal must come first."""
+        from rnn_tui.core.errors import UserError
+
+        corpus = self.previewed_corpus
+        if corpus is not None:
+            from rnn_tui.core.corpus import check_trainable
+
+            try:
+                check_trainable(corpus, overrides["seq_len"], overrides["batch_size"])
+            except UserError as exc:
+                return str(exc)
+        if overrides.get("device", "auto") != "auto":
+            from rnn_tui.core.device import resolve
+
+            try:
+                resolve(overrides["device"])
+            except UserError as exc:
+                return str(exc)
+        return None
+
     def action_cancel(self) -> None:
         self.app.pop_screen()
 
@@ -419,6 +449,10 @@ class NewRunScreen(Screen):
         if problems or (not self.demo and self.corpus_problem):
             first = next(iter(problems.values()), None) or self.corpus_problem
             status.update(Text(f"cannot start: {first}", style="bold red"))
+            return
+        problem = self._refused_before_start(overrides)
+        if problem:
+            status.update(Text(f"cannot start: {problem}", style="bold red"))
             return
         options = dict(overrides)
         if self.demo:

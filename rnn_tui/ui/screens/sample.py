@@ -54,8 +54,10 @@ _KEPT: weakref.WeakKeyDictionary[App, dict[str, Any]] = weakref.WeakKeyDictionar
 
 
 def kept_state(app: App) -> dict[str, Any]:
-    """What the sampling screen leaves behind in this app: field values, the text, the view."""
-    return _KEPT.setdefault(app, {})
+    """What the sampling screen leaves behind in this app for the run it shows: field values, the text,
+    the view (per run: another run's text never comes back under these weights)."""
+    runs = _KEPT.setdefault(app, {})
+    return runs.setdefault(str(getattr(app, "run_name", None) or ""), {})
 
 
 class SampleScreen(HostedScreen):
