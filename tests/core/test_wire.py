@@ -93,13 +93,20 @@ def test_a_viewer_may_send_commands_only():
         reader.feed(wire.encode(ev.Snapshot(1, {}, "ab", WEIGHTS)))
 
 
-def test_pickled_weights_are_never_loaded():
-    class Boom:
-        def __reduce__(self):
-            return (print, ("pickle ran",))
+class Boom:
+    def __reduce__(self):
+        return (print, ("pickle ran",))
 
+
+def pickled_code() -> io.BytesIO:
+    """Weights that would run code if unpickled without weights_only."""
     buffer = io.BytesIO()
     torch.save({"w": Boom()}, buffer)
+    return buffer
+
+
+def test_pickled_weights_are_never_loaded():
+    buffer = pickled_code()
     head = {"type": "Snapshot", "step": 1, "config": {}, "vocab": "ab"}
     with pytest.raises(wire.WireError, match="unreadable"):
         wire.FrameReader().feed(_frame(head, buffer.getvalue()))
@@ -125,12 +132,7 @@ def test_a_lazy_snapshot_reads_its_weights_only_when_used_and_refuses_bad_ones_t
     assert lazy.weights._weights is None  # nothing read yet
     assert set(lazy.weights) == set(WEIGHTS) and all(torch.equal(lazy.weights[k], WEIGHTS[k]) for k in WEIGHTS)
 
-    class Boom:
-        def __reduce__(self):
-            return (print, ("pickle ran",))
-
-    buffer = io.BytesIO()
-    torch.save({"w": Boom()}, buffer)
+    buffer = pickled_code()
     head = {"type": "Snapshot", "step": 1, "config": {}, "vocab": "ab"}
     body = json.dumps(head, separators=(",", ":")).encode()
     data = wire.HEADER.pack(len(body), len(buffer.getvalue())) + body + buffer.getvalue()

@@ -47,6 +47,14 @@ class Playground(RnnTuiApp):
         await super()._shutdown()
 
 
+async def open_form(app, pilot) -> NewRunScreen:
+    """Home, then n: the new-run form."""
+    await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, NewRunScreen))
+    return app.screen
+
+
 APPS: list[RnnTuiApp] = []
 
 
@@ -252,10 +260,7 @@ async def test_a_damaged_run_is_listed_and_the_others_still_open(saved_runs):
 async def test_the_form_refuses_a_folder_as_the_text_beside_the_field(runs_home, tmp_path):
     app = playground(runs_home / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NewRunScreen))
-        form = app.screen
+        form = await open_form(app, pilot)
         form.query_one("#source", Select).value = "__file__"
         form.query_one("#corpus", Input).value = str(tmp_path)
         await wait_for(pilot, lambda: form.corpus_problem and "not a text file" in form.corpus_problem)
@@ -306,10 +311,7 @@ async def test_an_empty_home_trains_the_demo_on_enter_after_a_visit_to_help(runs
 async def test_the_form_judges_a_size_with_the_other_sizes_it_holds(runs_home):
     app = playground(runs_home / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
-        await pilot.press("n")
-        await wait_for(pilot, lambda: isinstance(app.screen, NewRunScreen))
-        form = app.screen
+        form = await open_form(app, pilot)
         form.query_one("#layers", Input).value = "1"
         form.query_one("#hidden_size", Input).value = "14000"  # 1x14000 is allowed; 2x14000 is not
         await pilot.pause()
