@@ -190,7 +190,12 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
         event = message.event
         if self.compare is not None:
             self.compare.handle(event)
-        self.train_screen.handle(event, self._model_of() if isinstance(event, ev.Started) else None)
+        from textual.css.query import NoMatches
+
+        try:
+            self.train_screen.handle(event, self._model_of() if isinstance(event, ev.Started) else None)
+        except NoMatches:  # the dashboard is being taken down (the app exits): its last events have no widgets
+            return
         if isinstance(event, ev.Started):
             self.started = event
             self.sub_title = event.run_name
