@@ -36,8 +36,15 @@ MODEL = ["--layers", "2", "--hidden-size", "256", "--sample-every", "5"]
 
 def cli(home, *args, check=True):
     env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "rnn_tui", *args], env=env, cwd=REPO, capture_output=True, text=True,
-                          check=check, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rnn_tui", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
+    )
 
 
 def key_latency(term, presses=40) -> list[float]:
@@ -73,8 +80,9 @@ def quit_app(term, keys=(b"q", b"s")):
 def bench_latency(home, corpus_args, seconds):
     results = {}
     for label, extra, keys in (("trainer process", [], (b"q", b"s")), ("in-process", ["--in-process"], (b"q",))):
-        term = Terminal([*corpus_args, "--name", f"lat-{label[:2]}", *MODEL, "--max-time", str(seconds + 60), *extra],
-                        home)
+        term = Terminal(
+            [*corpus_args, "--name", f"lat-{label[:2]}", *MODEL, "--max-time", str(seconds + 60), *extra], home
+        )
         try:
             term.wait_for(b"chars/s", 90)
             term.drain(3)
@@ -82,11 +90,13 @@ def bench_latency(home, corpus_args, seconds):
         finally:
             quit_app(term, keys)
     for label, values in results.items():
-        print(f"1.  key press to screen, {label:15s} ({len(values)} presses): p50 {pct(values, .5):5.0f} ms, "
-              f"p95 {pct(values, .95):5.0f} ms, p99 {pct(values, .99):5.0f} ms (goal p95 <= 25, p99 <= 50)")
+        print(
+            f"1.  key press to screen, {label:15s} ({len(values)} presses): p50 {pct(values, 0.5):5.0f} ms, "
+            f"p95 {pct(values, 0.95):5.0f} ms, p99 {pct(values, 0.99):5.0f} ms (goal p95 <= 25, p99 <= 50)"
+        )
     a, b = results.get("trainer process"), results.get("in-process")
     if a and b:
-        print(f"    ratio p95 trainer process / in-process: {pct(a, .95) / max(pct(b, .95), 1e-9):.2f}")
+        print(f"    ratio p95 trainer process / in-process: {pct(a, 0.95) / max(pct(b, 0.95), 1e-9):.2f}")
 
 
 def steps_at(metrics: Path) -> tuple[int, float]:
@@ -129,11 +139,19 @@ def bench_throughput(home, corpus_args, seconds, phases=6):
     finally:
         cli(home, "stop", name, check=False)
     none, viewer = statistics.mean(rates["none"]), statistics.mean(rates["viewer"])
-    print(f"2.  throughput, 2x256 LSTM in the background: {none:.2f} steps/s alone, {viewer:.2f} with a viewer "
-          f"attached (ratio {viewer / none:.3f}, goal >= 0.97)")
-    print(f"    phases (alone, watched, alone, ...): {' '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(rates['none'], rates['viewer']))}")
-    print(f"    the viewer's own CPU: {statistics.mean(viewer_cpu):.1%} of one core, {statistics.mean(viewer_cpu) / (os.cpu_count() or 1):.1%} "
-          f"of the machine: the most it can take from training")
+    print(
+        f"2.  throughput, 2x256 LSTM in the background: {none:.2f} steps/s alone, {viewer:.2f} with a viewer "
+        f"attached (ratio {viewer / none:.3f}, goal >= 0.97)"
+    )
+    print(
+        "    phases (alone, watched, alone, ...): "
+        f"{' '.join(f'{a:.2f}/{b:.2f}' for a, b in zip(rates['none'], rates['viewer']))}"
+    )
+    print(
+        f"    the viewer's own CPU: {statistics.mean(viewer_cpu):.1%} of one core, "
+        f"{statistics.mean(viewer_cpu) / (os.cpu_count() or 1):.1%} "
+        f"of the machine: the most it can take from training"
+    )
 
 
 def make_long_run(home, corpus, steps=100_000) -> str:
@@ -141,8 +159,23 @@ def make_long_run(home, corpus, steps=100_000) -> str:
     import torch
 
     name = "long"
-    cli(home, str(corpus), "--headless", "--name", name, "--layers", "1", "--hidden-size", "32", "--max-steps", "20",
-        "--sample-every", "0", "--threads", "1")
+    cli(
+        home,
+        str(corpus),
+        "--headless",
+        "--name",
+        name,
+        "--layers",
+        "1",
+        "--hidden-size",
+        "32",
+        "--max-steps",
+        "20",
+        "--sample-every",
+        "0",
+        "--threads",
+        "1",
+    )
     run = home / "runs" / name
     state = torch.load(run / "latest.pt", map_location="cpu", weights_only=True)
     state["step"] = steps
@@ -151,7 +184,13 @@ def make_long_run(home, corpus, steps=100_000) -> str:
         (run / other).unlink(missing_ok=True)
     with open(run / "metrics.jsonl", "w") as fh:
         for step in range(1, steps + 1):
-            row = {"step": step, "lr": 1e-3, "grad_norm": 0.5, "elapsed": step / 100, "train_loss": 3.0 / (1 + step / 5000)}
+            row = {
+                "step": step,
+                "lr": 1e-3,
+                "grad_norm": 0.5,
+                "elapsed": step / 100,
+                "train_loss": 3.0 / (1 + step / 5000),
+            }
             if step % 250 == 0:
                 row["val_loss"] = 3.1 / (1 + step / 5000)
             fh.write(json.dumps(row, separators=(",", ":")) + "\n")
@@ -165,8 +204,10 @@ def bench_attach_time(home, corpus):
         term = Terminal(["attach", name], home)
         first = term.wait_for(b"step", 30)
         shown = term.wait_for(b"100k", 30)  # the chart's axis reaches back to the start: the history is drawn
-        print(f"3.  attach to a run with 100,000 logged steps: first frame {first - term.started:.2f} s, whole history "
-              f"on screen {(shown or float('nan')) - term.started:.2f} s after `rnn-tui attach` started (goal <= 1 s)")
+        print(
+            f"3.  attach to a run with 100,000 logged steps: first frame {first - term.started:.2f} s, whole history "
+            f"on screen {(shown or float('nan')) - term.started:.2f} s after `rnn-tui attach` started (goal <= 1 s)"
+        )
         quit_app(term, (b"q", b"l"))
     finally:
         cli(home, "stop", name, check=False)
@@ -193,13 +234,19 @@ def bench_bytes(home, corpus_args, seconds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--only", choices=("latency", "throughput", "attach", "bytes"), action="append",
-                        help="run only these parts (repeatable)")
+    parser.add_argument(
+        "--only",
+        choices=("latency", "throughput", "attach", "bytes"),
+        action="append",
+        help="run only these parts (repeatable)",
+    )
     args = parser.parse_args()
     parts = set(args.only or ("latency", "throughput", "attach", "bytes"))
     home = Path(tempfile.mkdtemp(prefix="rnn-tui-bench-attach-"))
     corpus = REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt"
-    print(f"bench/attach.py on {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the start; runs in {home}")
+    print(
+        f"bench/attach.py on {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at the start; runs in {home}"
+    )
     if "latency" in parts:
         bench_latency(home, [str(corpus)], args.seconds)
     if "throughput" in parts:

@@ -79,9 +79,22 @@ def ours(layers, hidden, batch, precision, device, warmup, steps, defer=None, co
     from rnn_tui.core.trainer import Trainer
 
     os.environ["RNN_TUI_HOME"] = tempfile.mkdtemp()
-    p = prepare(str(CORPUS), dict(layers=layers, hidden_size=hidden, batch_size=batch, precision=precision,
-                                  max_steps=warmup + steps + 1, sample_every=0, save_every=0, eval_every=10**9,
-                                  device=str(device), compile=compile, threads=None if device.type == "cuda" else 2))
+    p = prepare(
+        str(CORPUS),
+        dict(
+            layers=layers,
+            hidden_size=hidden,
+            batch_size=batch,
+            precision=precision,
+            max_steps=warmup + steps + 1,
+            sample_every=0,
+            save_every=0,
+            eval_every=10**9,
+            device=str(device),
+            compile=compile,
+            threads=None if device.type == "cuda" else 2,
+        ),
+    )
     trainer = Trainer(p.config, p.corpus, p.run)
     trainer.defer_checks = defer
     marks = {}
@@ -121,9 +134,15 @@ def main():
     warmup = args.warmup
     corpus = load_corpus(CORPUS)
     card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU (dry run)"
-    print(f"{card} | torch {torch.__version__} | {time.strftime('%Y-%m-%d')} | windows of ~{window:g} s after "
-          f"{warmup} warm-up steps, bare and ours interleaved (bare, ours, ours, bare), medians | seq {SEQ}\n", flush=True)
-    print("| model | batch | precision | bare chars/s | ours chars/s | ratio | checked each step | compile | bare GiB | ours GiB |")
+    print(
+        f"{card} | torch {torch.__version__} | {time.strftime('%Y-%m-%d')} | windows of ~{window:g} s after "
+        f"{warmup} warm-up steps, bare and ours interleaved (bare, ours, ours, bare), medians | seq {SEQ}\n",
+        flush=True,
+    )
+    print(
+        "| model | batch | precision | bare chars/s | ours chars/s | ratio | checked each step | compile | bare GiB "
+        "| ours GiB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
     for layers, hidden in shapes:
         for batch in batches:
@@ -145,9 +164,13 @@ def main():
                     except Exception as exc:  # noqa: BLE001 - a bench reports what failed and goes on
                         compiled = f"failed: {type(exc).__name__}: {str(exc)[:60]}"
                 spread = f"{min(o1, o2) / max(b1, b2):.3f}-{max(o1, o2) / min(b1, b2):.3f}"
-                print(f"| LSTM {layers}x{hidden} | {batch} | {name} | {b_rate:,.0f} | {o_rate:,.0f} | "
-                      f"{o_rate / b_rate:.3f} ({spread}) | {c_rate / b_rate:.3f} | {compiled} | {b_mem / 2**30:.2f} | "
-                      f"{o_mem / 2**30:.2f} |", flush=True)
+                print(
+                    f"| LSTM {layers}x{hidden} | {batch} | {name} | {b_rate:,.0f} | {o_rate:,.0f} | "
+                    f"{o_rate / b_rate:.3f} ({spread}) | {c_rate / b_rate:.3f} | {compiled} | {b_mem / 2**30:.2f} | "
+                    f"{o_mem / 2**30:.2f} |",
+                    flush=True,
+                )
+
 
 if __name__ == "__main__":
     main()

@@ -24,18 +24,91 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GOAL = 1.40
-COMMON = ["--precision", "bf16", "--cell", "lstm", "--seq-len", "128", "--warmup-steps", "200",
-          "--sample-every", "60", "--save-every", "0"]
+COMMON = [
+    "--precision",
+    "bf16",
+    "--cell",
+    "lstm",
+    "--seq-len",
+    "128",
+    "--warmup-steps",
+    "200",
+    "--sample-every",
+    "60",
+    "--save-every",
+    "0",
+]
 CANDIDATES = {
-    "2x512-d50": ["--layers", "2", "--hidden-size", "512", "--dropout", "0.5", "--batch-size", "64",
-                  "--lr", "2e-3", "--lr-decay", "0.95", "--eval-every", "143"],
-    "3x512-d50": ["--layers", "3", "--hidden-size", "512", "--dropout", "0.5", "--batch-size", "64",
-                  "--lr", "2e-3", "--lr-decay", "0.95", "--eval-every", "143"],
-    "2x1024-d60": ["--layers", "2", "--hidden-size", "1024", "--embed-size", "128", "--dropout", "0.6",
-                   "--batch-size", "128", "--lr", "1.5e-3", "--lr-decay", "0.95", "--weight-decay", "0.1",
-                   "--eval-every", "72"],
-    "3x768-d55": ["--layers", "3", "--hidden-size", "768", "--embed-size", "128", "--dropout", "0.55",
-                  "--batch-size", "128", "--lr", "2e-3", "--lr-decay", "0.95", "--eval-every", "72"],
+    "2x512-d50": [
+        "--layers",
+        "2",
+        "--hidden-size",
+        "512",
+        "--dropout",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--lr-decay",
+        "0.95",
+        "--eval-every",
+        "143",
+    ],
+    "3x512-d50": [
+        "--layers",
+        "3",
+        "--hidden-size",
+        "512",
+        "--dropout",
+        "0.5",
+        "--batch-size",
+        "64",
+        "--lr",
+        "2e-3",
+        "--lr-decay",
+        "0.95",
+        "--eval-every",
+        "143",
+    ],
+    "2x1024-d60": [
+        "--layers",
+        "2",
+        "--hidden-size",
+        "1024",
+        "--embed-size",
+        "128",
+        "--dropout",
+        "0.6",
+        "--batch-size",
+        "128",
+        "--lr",
+        "1.5e-3",
+        "--lr-decay",
+        "0.95",
+        "--weight-decay",
+        "0.1",
+        "--eval-every",
+        "72",
+    ],
+    "3x768-d55": [
+        "--layers",
+        "3",
+        "--hidden-size",
+        "768",
+        "--embed-size",
+        "128",
+        "--dropout",
+        "0.55",
+        "--batch-size",
+        "128",
+        "--lr",
+        "2e-3",
+        "--lr-decay",
+        "0.95",
+        "--eval-every",
+        "72",
+    ],
 }
 
 
@@ -48,15 +121,32 @@ def main():
     home = Path(tempfile.mkdtemp())
     out = args.out or home / "curves"
     out.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+    env = dict(
+        os.environ,
+        RNN_TUI_HOME=str(home),
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+    )
     seconds = 6.0 if args.dry_run else args.minutes * 60
     procs = {}
     for name, flags in CANDIDATES.items():
-        extra = ["--device", "cpu", "--hidden-size", "32", "--batch-size", "8", "--eval-every", "5",
-                 "--precision", "fp32"] if args.dry_run else []
-        cmd = [sys.executable, "-m", "rnn_tui", "--headless", "--name", name, "--max-time", str(seconds),
-               *COMMON, *flags, *extra]
+        extra = (
+            ["--device", "cpu", "--hidden-size", "32", "--batch-size", "8", "--eval-every", "5", "--precision", "fp32"]
+            if args.dry_run
+            else []
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "rnn_tui",
+            "--headless",
+            "--name",
+            name,
+            "--max-time",
+            str(seconds),
+            *COMMON,
+            *flags,
+            *extra,
+        ]
         log = open(out / f"{name}.log", "w")
         procs[name] = (subprocess.Popen(cmd, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT), " ".join(flags))
     started = time.time()
@@ -79,9 +169,11 @@ def main():
         epochs = steps * chunk / 1.2e6
         if metrics.exists():
             shutil.copy(metrics, out / f"{name}.metrics.jsonl")
-        print(f"| `{name}`: {flags} | {best if best is None else f'{best:.4f}'} | "
-              f"{'-' if reached is None else f'{reached:.0f} s'} | {rate:,.0f} | {epochs:.1f} | rc {proc.returncode}",
-              flush=True)
+        print(
+            f"| `{name}`: {flags} | {best if best is None else f'{best:.4f}'} | "
+            f"{'-' if reached is None else f'{reached:.0f} s'} | {rate:,.0f} | {epochs:.1f} | rc {proc.returncode}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,21 @@ def trainer_rate(cell, layers, hidden, steps, precision="fp32", batch=64, seq=12
     from rnn_tui.core.trainer import Trainer
 
     os.environ["RNN_TUI_HOME"] = tempfile.mkdtemp()
-    p = prepare(str(CORPUS), dict(cell=cell, layers=layers, hidden_size=hidden, max_steps=steps + 3, precision=precision,
-                                  batch_size=batch, seq_len=seq, sample_every=0, save_every=0, eval_every=10**9))
+    p = prepare(
+        str(CORPUS),
+        dict(
+            cell=cell,
+            layers=layers,
+            hidden_size=hidden,
+            max_steps=steps + 3,
+            precision=precision,
+            batch_size=batch,
+            seq_len=seq,
+            sample_every=0,
+            save_every=0,
+            eval_every=10**9,
+        ),
+    )
     trainer = Trainer(p.config, p.corpus, p.run)
     times = {}
 
@@ -88,7 +101,7 @@ def overhead(quick):
 
     configs = [("lstm", 2, 256)] if quick else [(c, 2, h) for c in ("rnn", "lstm", "gru") for h in (256, 512)]
     steps = 15 if quick else 30
-    print("\n1. trainer vs bare loop (fp32, batch 64, seq 128, %d threads)" % torch.get_num_threads())
+    print(f"\n1. trainer vs bare loop (fp32, batch 64, seq 128, {torch.get_num_threads()} threads)")
     for cell, layers, hidden in configs:
         bare, ours = [], []
         for _ in range(2):  # alternate to cancel drift
@@ -102,12 +115,14 @@ def precision(quick):
     import torch
 
     print("\n7. bf16 autocast vs fp32 (bare loop, LSTM 2 layers)")
-    for hidden in ((256,) if quick else (128, 256, 512)):
+    for hidden in (256,) if quick else (128, 256, 512):
         fp32 = bare_loop_rate("lstm", 2, hidden, 10)
         bf16 = bare_loop_rate("lstm", 2, hidden, 10, amp=torch.bfloat16)
         ours = trainer_rate("lstm", 2, hidden, 10, precision="auto")
-        print(f"   2x{hidden}: fp32 {fp32:,.0f}, bf16 {bf16:,.0f} ({bf16 / fp32:.2f}x); trainer default {ours:,.0f} "
-              f"({ours / fp32:.2f}x the bare fp32 loop)")
+        print(
+            f"   2x{hidden}: fp32 {fp32:,.0f}, bf16 {bf16:,.0f} ({bf16 / fp32:.2f}x); trainer default {ours:,.0f} "
+            f"({ours / fp32:.2f}x the bare fp32 loop)"
+        )
 
 
 def sampling_and_trace():
@@ -173,8 +188,11 @@ def ingest(quick, accents=False):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         seconds, peak_kb = float(out[0]), int(out[1])
         mb = path.stat().st_size / 1e6
-        print(f"\n4. ingest {mb:.0f} MB{' with non-ASCII' if accents else ''}: {seconds:.2f} s, peak RSS above the "
-              f"interpreter {peak_kb / 1e3:.0f} MB = {peak_kb * 1e3 / path.stat().st_size:.2f}x the file (goals <= 3 s, <= 3x)")
+        print(
+            f"\n4. ingest {mb:.0f} MB{' with non-ASCII' if accents else ''}: {seconds:.2f} s, peak RSS above the "
+            f"interpreter {peak_kb / 1e3:.0f} MB = {peak_kb * 1e3 / path.stat().st_size:.2f}x the file (goals <= 3 "
+            "s, <= 3x)"
+        )
 
 
 def main():
@@ -201,8 +219,8 @@ def sampling_slowdown(phase_seconds: float = 8.0):
     from rnn_tui.core import events as ev
     from rnn_tui.core.config import SampleConfig
     from rnn_tui.core.corpus import Vocab
-    from rnn_tui.core.priority import lower_thread_priority
     from rnn_tui.core.model import build_from_weights
+    from rnn_tui.core.priority import lower_thread_priority
     from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
     from rnn_tui.core.session import prepare
     from rnn_tui.core.trainer import Trainer
@@ -226,7 +244,7 @@ def sampling_slowdown(phase_seconds: float = 8.0):
             snap = trainer.latest_snapshot
             model = build_from_weights(snap.config, snap.vocab, snap.weights)
             tokens = generate(model, Vocab(snap.vocab), SampleConfig(length=2000, seed=1), top=5)
-            for token in paced(tokens, LIVE_SAMPLING_RATE):  # as the sampling screen does while training
+            for _token in paced(tokens, LIVE_SAMPLING_RATE):  # as the sampling screen does while training
                 phase["chars"] += 1
                 if not phase["sampling"].is_set():
                     break
@@ -250,8 +268,10 @@ def sampling_slowdown(phase_seconds: float = 8.0):
     off = statistics.median(rates["off"])
     on = statistics.median(rates["on"])
     sampled = phase["chars"] / (2 * phase_seconds)
-    print(f"\n5c. training while sampling interactively: {on:,.0f} vs {off:,.0f} chars/s without "
-          f"(slowdown {1 - on / off:.1%}, goal <= 5%); the sampler streamed {sampled:,.0f} chars/s meanwhile")
+    print(
+        f"\n5c. training while sampling interactively: {on:,.0f} vs {off:,.0f} chars/s without "
+        f"(slowdown {1 - on / off:.1%}, goal <= 5%); the sampler streamed {sampled:,.0f} chars/s meanwhile"
+    )
 
 
 def one_gigabyte():
@@ -264,15 +284,38 @@ def one_gigabyte():
                 fh.write(block)
         env = dict(os.environ, RNN_TUI_HOME=tmp, PYTHONPATH=str(REPO))
         t0 = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "rnn_tui", str(path), "--headless",
-                               "--max-steps", "20", "--hidden-size", "128", "--sample-every", "0", "--eval-chars", "100000"],
-                              capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-v",
+                sys.executable,
+                "-m",
+                "rnn_tui",
+                str(path),
+                "--headless",
+                "--max-steps",
+                "20",
+                "--hidden-size",
+                "128",
+                "--sample-every",
+                "0",
+                "--eval-chars",
+                "100000",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         seconds = time.perf_counter() - t0
         peak = next(int(line.split()[-1]) for line in proc.stderr.splitlines() if "Maximum resident" in line)
         size = path.stat().st_size
-        print(f"\n4b. 1 GB corpus ({size / 1e9:.2f} GB): exit {proc.returncode}, 20 steps trained in {seconds:.1f} s "
-              f"end to end, peak RSS {peak / 1e6:.2f} GB = {peak * 1e3 / size:.2f}x the file")
-        print("    " + "\n    ".join(line for line in proc.stdout.splitlines() if "reading" in line or "finished" in line))
+        print(
+            f"\n4b. 1 GB corpus ({size / 1e9:.2f} GB): exit {proc.returncode}, 20 steps trained in {seconds:.1f} s "
+            f"end to end, peak RSS {peak / 1e6:.2f} GB = {peak * 1e3 / size:.2f}x the file"
+        )
+        print(
+            "    " + "\n    ".join(line for line in proc.stdout.splitlines() if "reading" in line or "finished" in line)
+        )
 
 
 if __name__ == "__main__":

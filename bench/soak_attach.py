@@ -37,9 +37,32 @@ from rnn_tui.core.checkpoint import newest_checkpoint  # noqa: E402
 from rnn_tui.core.live import lock_held  # noqa: E402
 
 NAME = "soak"
-TINY = ["--cell", "lstm", "--layers", "1", "--hidden-size", "48", "--embed-size", "16", "--seq-len", "32",
-        "--batch-size", "8", "--threads", "1", "--log-every", "1", "--save-every", "1", "--sample-every", "2",
-        "--eval-every", "200", "--eval-chars", "2000"]
+TINY = [
+    "--cell",
+    "lstm",
+    "--layers",
+    "1",
+    "--hidden-size",
+    "48",
+    "--embed-size",
+    "16",
+    "--seq-len",
+    "32",
+    "--batch-size",
+    "8",
+    "--threads",
+    "1",
+    "--log-every",
+    "1",
+    "--save-every",
+    "1",
+    "--sample-every",
+    "2",
+    "--eval-every",
+    "200",
+    "--eval-chars",
+    "2000",
+]
 
 
 def main() -> int:
@@ -51,8 +74,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     home = Path(tempfile.mkdtemp(prefix="rnn-tui-soak-attach-"))
     corpus = home / "corpus.txt"
-    corpus.write_text((REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:80_000],
-                      encoding="utf-8")
+    corpus.write_text(
+        (REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:80_000], encoding="utf-8"
+    )
     run_dir = home / "runs" / NAME
     env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=str(REPO), TERM="xterm-256color")
     env.pop("SSH_CONNECTION", None)
@@ -69,9 +93,11 @@ def main() -> int:
                 break
             trainer = json.loads((run_dir / "live.json").read_text())["pid"]
             if resume_from is not None:
+
                 def resumed():
                     log = (run_dir / "trainer.log").read_text(errors="replace")
                     return [int(n.replace(",", "")) for n in re.findall(rf"resumed {NAME} at step ([\d,]+)", log)]
+
                 resumes += 1
                 _wait(lambda n=resumes: len(resumed()) >= n, 5)  # the note may follow the start by a moment
                 got = resumed()
@@ -124,8 +150,15 @@ class Viewer:
 
     def __init__(self, env):
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen([sys.executable, "-m", "rnn_tui", "attach", NAME], stdin=slave, stdout=slave,
-                                     stderr=slave, env=env, cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rnn_tui", "attach", NAME],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = b""
 
@@ -150,8 +183,9 @@ class Viewer:
 
 
 def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "rnn_tui", *args], env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rnn_tui", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def _rows(run_dir: Path) -> int:

@@ -50,13 +50,49 @@ def main() -> int:
     rng = random.Random(args.seed)
     home = Path(tempfile.mkdtemp(prefix="rnn-tui-soak-"))
     corpus = home / "corpus.txt"
-    corpus.write_text((REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:80_000], encoding="utf-8")
+    corpus.write_text(
+        (REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt").read_text(encoding="utf-8")[:80_000], encoding="utf-8"
+    )
     run_dir = home / "runs" / NAME
     env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=str(REPO))
-    base = [sys.executable, "-m", "rnn_tui", "--headless", "--log-every", "1", "--sample-every", "2",
-            "--save-every", str(args.save_every), "--eval-every", "150", "--eval-chars", "2000", "--threads", "1"]
-    first = [*base, str(corpus), "--name", NAME, "--cell", "lstm", "--layers", "1", "--hidden-size", "48",
-             "--embed-size", "16", "--seq-len", "32", "--batch-size", "8", "--dropout", "0.1"]
+    base = [
+        sys.executable,
+        "-m",
+        "rnn_tui",
+        "--headless",
+        "--log-every",
+        "1",
+        "--sample-every",
+        "2",
+        "--save-every",
+        str(args.save_every),
+        "--eval-every",
+        "150",
+        "--eval-chars",
+        "2000",
+        "--threads",
+        "1",
+    ]
+    first = [
+        *base,
+        str(corpus),
+        "--name",
+        NAME,
+        "--cell",
+        "lstm",
+        "--layers",
+        "1",
+        "--hidden-size",
+        "48",
+        "--embed-size",
+        "16",
+        "--seq-len",
+        "32",
+        "--batch-size",
+        "8",
+        "--dropout",
+        "0.1",
+    ]
     survived, worst_loss_s, best_history, problems = 0, 0.0, [], []
     print(f"soak: {args.rounds} rounds of kill -9, --save-every {args.save_every}, runs in {home}")
     for round_no in range(1, args.rounds + 1):
@@ -111,17 +147,22 @@ def main() -> int:
             print("\n".join("    | " + line for line in lines[-12:]))
         survived += not trouble
         problems += [f"round {round_no}: {t}" for t in trouble]
-        print(f"round {round_no:2d}: resumed at {resumed if resumed is not None else '-':>5}, killed with metrics at step "
-              f"{steps[-1] if steps else 0:5d}{' (+ a cut row)' if cut else ''}, next resume from {next_step} "
-              f"({path.name if next_step is not None else '-'}), "
-              f"would lose {lost_s:4.2f} s; {status}")
+        print(
+            f"round {round_no:2d}: resumed at {resumed if resumed is not None else '-':>5}, killed with metrics at "
+            "step "
+            f"{steps[-1] if steps else 0:5d}{' (+ a cut row)' if cut else ''}, next resume from {next_step} "
+            f"({path.name if next_step is not None else '-'}), "
+            f"would lose {lost_s:4.2f} s; {status}"
+        )
     final = _finish(base, env, home, run_dir)
     print()
     print(f"rounds survived: {survived}/{args.rounds}")
     print(f"largest step-back on resume: {worst_loss_s:.2f} s of training (limit {args.save_every + SLACK_S:.2f} s)")
     if best_history:
-        print(f"best val loss: {best_history[0]:.4f} -> {best_history[-1]:.4f}, never worse: "
-              f"{all(b <= a + 1e-12 for a, b in itertools.pairwise(best_history))}")
+        print(
+            f"best val loss: {best_history[0]:.4f} -> {best_history[-1]:.4f}, never worse: "
+            f"{all(b <= a + 1e-12 for a, b in itertools.pairwise(best_history))}"
+        )
     print(f"final clean run: {final}")
     for line in problems:
         print("  " + line)
@@ -160,8 +201,9 @@ def _describe(steps: list[int]) -> str:
 
 def _finish(base, env, home, run_dir) -> str:
     """One last resume, stopped with SIGTERM: it must save and exit 143 with a whole metrics file."""
-    proc = subprocess.Popen([*base, "--resume", NAME], env=env, cwd=home, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*base, "--resume", NAME], env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     time.sleep(6)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
@@ -170,8 +212,10 @@ def _finish(base, env, home, run_dir) -> str:
     latest = peek_checkpoint(run_dir / "latest.pt")
     whole = steps == list(range(1, len(steps) + 1)) and not cut
     ok = proc.returncode == 143 and latest is not None and latest["step"] == steps[-1] and whole
-    return (f"{'ok' if ok else 'FAILED'}: exit {proc.returncode}, latest.pt at step {latest and latest['step']}, "
-            f"metrics 1..{steps[-1] if steps else 0} {'whole' if whole else 'NOT whole'}")
+    return (
+        f"{'ok' if ok else 'FAILED'}: exit {proc.returncode}, latest.pt at step {latest and latest['step']}, "
+        f"metrics 1..{steps[-1] if steps else 0} {'whole' if whole else 'NOT whole'}"
+    )
 
 
 if __name__ == "__main__":

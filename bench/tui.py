@@ -39,8 +39,15 @@ class Terminal:
         env = dict(os.environ, RNN_TUI_HOME=str(home), TERM="xterm-256color", PYTHONPATH=python_path())
         env.update(extra_env or {})
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "rnn_tui", *args], stdin=slave, stdout=slave, stderr=slave,
-                                     env=env, cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rnn_tui", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+        )
         os.close(slave)
         self.bytes = 0
         self.buffer = b""
@@ -115,8 +122,10 @@ def measure_app(term, seconds):
         print("2.  key press to screen update: no screen update seen")
         return
     pct = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]  # noqa: E731
-    print(f"2.  key press to screen update ({len(latencies)} presses): p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, "
-          f"p99 {pct(0.99):.0f} ms (goal p95 <= 50 ms)")
+    print(
+        f"2.  key press to screen update ({len(latencies)} presses): p50 {pct(0.5):.0f} ms, p95 {pct(0.95):.0f} ms, "
+        f"p99 {pct(0.99):.0f} ms (goal p95 <= 50 ms)"
+    )
     term.drain(max(0.0, seconds - 15))
 
 
@@ -139,22 +148,46 @@ def main():
         measure_ssh(home, extra)
     tui_rate = median_rate(home / "runs" / "tui" / "metrics.jsonl")
     env = dict(os.environ, RNN_TUI_HOME=str(home), PYTHONPATH=python_path())
-    subprocess.run([sys.executable, "-m", "rnn_tui", "--headless", "--name", "headless", "--max-time", str(args.seconds),
-                    "--sample-every", "5", *extra], env=env, cwd=REPO, capture_output=True, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_tui",
+            "--headless",
+            "--name",
+            "headless",
+            "--max-time",
+            str(args.seconds),
+            "--sample-every",
+            "5",
+            *extra,
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
     headless_rate = median_rate(home / "runs" / "headless" / "metrics.jsonl")
-    print(f"2b. trainer throughput with the app up: {tui_rate:,.0f} chars/s vs headless {headless_rate:,.0f} chars/s "
-          f"(ratio {tui_rate / headless_rate:.3f})")
+    print(
+        f"2b. trainer throughput with the app up: {tui_rate:,.0f} chars/s vs headless {headless_rate:,.0f} chars/s "
+        f"(ratio {tui_rate / headless_rate:.3f})"
+    )
 
 
 def measure_ssh(home, extra):
-    ssh = Terminal(["--name", "ssh", "--max-time", "40", "--sample-every", "5", *extra], home,
-                   extra_env={"SSH_CONNECTION": "10.0.0.1 5555 10.0.0.2 22"})
+    ssh = Terminal(
+        ["--name", "ssh", "--max-time", "40", "--sample-every", "5", *extra],
+        home,
+        extra_env={"SSH_CONNECTION": "10.0.0.1 5555 10.0.0.2 22"},
+    )
     try:
         ssh.wait_for(b"chars/s", 60)
         ssh.drain(3)
         before, t0 = ssh.bytes, time.perf_counter()
         ssh.drain(10)
-        print(f"8b. the same with SSH_CONNECTION set: {(ssh.bytes - before) / (time.perf_counter() - t0) / 1000:.1f} KB/s")
+        print(
+            f"8b. the same with SSH_CONNECTION set: {(ssh.bytes - before) / (time.perf_counter() - t0) / 1000:.1f} KB/s"
+        )
     finally:
         ssh.close()
 

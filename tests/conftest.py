@@ -32,9 +32,23 @@ def small_corpus(tmp_path, small_text) -> Path:
 def tiny_config(**changes):
     from rnn_tui.core.config import TrainConfig
 
-    base = dict(cell="lstm", layers=1, hidden_size=32, embed_size=16, dropout=0.0, seq_len=32, batch_size=8,
-                eval_every=20, log_every=1, sample_every=0, save_every=0, precision="fp32", device="cpu",
-                warmup_steps=5, threads=2)
+    base = dict(
+        cell="lstm",
+        layers=1,
+        hidden_size=32,
+        embed_size=16,
+        dropout=0.0,
+        seq_len=32,
+        batch_size=8,
+        eval_every=20,
+        log_every=1,
+        sample_every=0,
+        save_every=0,
+        precision="fp32",
+        device="cpu",
+        warmup_steps=5,
+        threads=2,
+    )
     base.update(changes)
     return TrainConfig(**base)
 

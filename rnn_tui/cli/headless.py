@@ -39,13 +39,14 @@ def train_headless(request, on_hangup: str | None = None, service: dict | None =
 
     distributed = from_environment()
     out = sys.stdout
+    view: _SilentView | _PlainView | _RichView
     if distributed is not None and not distributed.is_main:
         view = _SilentView()
     elif service is not None:
         view = _PlainView(out)
     else:
         view = _RichView() if out.isatty() else _PlainView(out)
-    commands = queue.Queue()
+    commands: queue.Queue = queue.Queue()
     server = None
     log = _RunLog() if service is not None else None
 
@@ -57,11 +58,22 @@ def train_headless(request, on_hangup: str | None = None, service: dict | None =
         view.handle(event)
 
     progress = LoadProgress(publish=lambda e: server.publish(e) if server is not None else None)
-    orchestrator = Orchestrator(request, sink, report_interval=(service or {}).get("report_interval", 0.5),
-                                commands=commands, distributed=distributed, progress=progress)
+    orchestrator = Orchestrator(
+        request,
+        sink,
+        report_interval=(service or {}).get("report_interval", 0.5),
+        commands=commands,
+        distributed=distributed,
+        progress=progress,
+    )
     if distributed is None or distributed.is_main:
-        server = LiveServer(commands, orchestrator.stop, validation=lambda: _validation_text(orchestrator),
-                            compare=request.compare, distributed=distributed is not None)
+        server = LiveServer(
+            commands,
+            orchestrator.stop,
+            validation=lambda: _validation_text(orchestrator),
+            compare=request.compare,
+            distributed=distributed is not None,
+        )
         server.start(first_viewer=(service or {}).get("viewer"))
     received = {}
 
@@ -93,9 +105,12 @@ def train_headless(request, on_hangup: str | None = None, service: dict | None =
         view.close()
         shutdown()
     for result in failed:
-        _safe_print(sys.stderr, f"rnn-tui: training failed: {result.message}; {result.advice}"
-                    + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
-                    + (f" (log: {result.log_path})" if result.log_path else ""))
+        _safe_print(
+            sys.stderr,
+            f"rnn-tui: training failed: {result.message}; {result.advice}"
+            + (f" (checkpoint: {result.checkpoint})" if result.checkpoint else "")
+            + (f" (log: {result.log_path})" if result.log_path else ""),
+        )
     if distributed is None or distributed.is_main:
         for path in orchestrator.run_dirs:
             _safe_print(out, path)
@@ -233,8 +248,10 @@ class _PlainView:
             self.write(f"--- compare {event.index + 1}/{event.total}: {event.cell} ---")
         elif isinstance(event, ev.Started):
             c = event.config
-            self.write(f"run {event.run_name}: {c['cell']} {c['layers']}x{c['hidden_size']}, {event.parameters:,} parameters, "
-                       f"{event.device_name}, {event.precision}, vocab {event.vocab_size}, {event.train_chars:,} train chars")
+            self.write(
+                f"run {event.run_name}: {c['cell']} {c['layers']}x{c['hidden_size']}, {event.parameters:,} parameters, "
+                f"{event.device_name}, {event.precision}, vocab {event.vocab_size}, {event.train_chars:,} train chars"
+            )
             for note in event.notes:
                 self.write(f"note: {note}")
         elif isinstance(event, ev.Progress):
@@ -257,7 +274,9 @@ class _PlainView:
         elif isinstance(event, ev.Saved) and event.reason != "best":
             self.write(f"saved {event.path} (step {event.step}, {event.reason})")
         elif isinstance(event, ev.LearningRateChanged):
-            self.write(f"learning rate x{event.factor:g} from step {event.step}: {event.lr:.2e} (x{event.scale:g} of --lr)")
+            self.write(
+                f"learning rate x{event.factor:g} from step {event.step}: {event.lr:.2e} (x{event.scale:g} of --lr)"
+            )
         elif isinstance(event, ev.Finished):
             if self.last_progress is not None:
                 self.write(self.progress_line(self.last_progress))
@@ -267,8 +286,10 @@ class _PlainView:
     def progress_line(self, p) -> str:
         loss = p.losses[-1][1] if p.losses else float("nan")
         val = "-" if self.val is None else f"{self.val:.4f}"
-        return (f"step {p.step} | epoch {p.epoch} {p.epoch_fraction:.0%} | loss {loss:.4f} | val {val} | "
-                f"{p.chars_per_sec:,.0f} chars/s | lr {p.lr:.2e} | grad {p.grad_norm:.2f} | ETA {_fmt_eta(p.eta)}")
+        return (
+            f"step {p.step} | epoch {p.epoch} {p.epoch_fraction:.0%} | loss {loss:.4f} | val {val} | "
+            f"{p.chars_per_sec:,.0f} chars/s | lr {p.lr:.2e} | grad {p.grad_norm:.2f} | ETA {_fmt_eta(p.eta)}"
+        )
 
     def close(self) -> None:
         pass

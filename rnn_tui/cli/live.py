@@ -64,15 +64,19 @@ def detach(request) -> int:
         if interrupted:
             _say("rnn-tui: interrupted before the run started; nothing was written")
             return 130
-        _say(f"rnn-tui: error: the training process ended before the run started (exit code {process.poll()}); "
-             "run the same command with --headless to see why")
+        _say(
+            f"rnn-tui: error: the training process ended before the run started (exit code {process.poll()}); "
+            "run the same command with --headless to see why"
+        )
         return 1
     name = started.run_name
     _say(name, sys.stdout)  # stdout holds the name alone: NAME=$(rnn-tui corpus.txt --detach)
     ref = name[: -len(request.compare[0]) - 1] if request.compare else name  # a comparison: all its runs
     what = f"the comparison {ref}-{{{','.join(request.compare)}}}" if request.compare else f"run {name}"
-    _say(f"rnn-tui: {what} trains in the background (PID {process.pid})\n"
-         f"  watch: rnn-tui attach {ref}\n  stop:  rnn-tui stop {ref}\n  log:   {Path(started.run_dir) / 'trainer.log'}")
+    _say(
+        f"rnn-tui: {what} trains in the background (PID {process.pid})\n"
+        f"  watch: rnn-tui attach {ref}\n  stop:  rnn-tui stop {ref}\n  log:   {Path(started.run_dir) / 'trainer.log'}"
+    )
     return 0
 
 
@@ -102,6 +106,7 @@ def _records(sock: socket.socket, timeout: float | None = None):
 
 # ---- attach and stop -----------------------------------------------------------------------------
 
+
 def find_live(ref: str | None, runs_dir: str | None):
     """The live run RUN names (no RUN: the most recently started one), or one clear error line."""
     from rnn_tui.core.live import live_runs
@@ -111,8 +116,10 @@ def find_live(ref: str | None, runs_dir: str | None):
         root = default_runs_dir(runs_dir)
         found = live_runs(root)
         if not found:
-            raise RunError(f"no run is training now in {root}; `rnn-tui runs` lists the saved ones "
-                           "(`rnn-tui --resume RUN` continues one)")
+            raise RunError(
+                f"no run is training now in {root}; `rnn-tui runs` lists the saved ones "
+                "(`rnn-tui --resume RUN` continues one)"
+            )
         serving = [r for r in found if r.socket is not None]
         return (serving or found)[0]
     run, live = _resolve(ref, runs_dir)
@@ -165,8 +172,10 @@ def attach(args) -> int:
 
     live = _reachable(args.run, args.runs_dir)
     if live.socket is None:
-        raise RunError(f"{live.name} is training (PID {live.pid or 'unknown'}) in a process that serves no viewers "
-                       f"(an older rnn-tui, or the app with --in-process); watch its folder {live.run_dir}")
+        raise RunError(
+            f"{live.name} is training (PID {live.pid or 'unknown'}) in a process that serves no viewers "
+            f"(an older rnn-tui, or the app with --in-process); watch its folder {live.run_dir}"
+        )
     require_terminal("watch its progress in the run's trainer.log or metrics.jsonl")
     from rnn_tui.ui.launch import run_attach_app
 
@@ -222,8 +231,10 @@ def stop(args) -> int:
     for result in results:
         name = os.path.basename(result.run_dir or run.name)
         if isinstance(result, ev.Finished):
-            _say(f"rnn-tui: {name} saved at step {result.step:,} and stopped; `rnn-tui --resume {name}` continues it",
-                 sys.stdout)
+            _say(
+                f"rnn-tui: {name} saved at step {result.step:,} and stopped; `rnn-tui --resume {name}` continues it",
+                sys.stdout,
+            )
         else:
             _say(f"rnn-tui: {name} stopped: {result.message}; {result.advice}", sys.stdout)
     if not results:

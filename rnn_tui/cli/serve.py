@@ -100,7 +100,10 @@ def _bind_problem(host: str, port: int, exc: OSError) -> str:
     import errno
 
     if exc.errno == errno.EADDRINUSE:
-        return f"port {port} is in use on {host}; pick a free one with --port, e.g. --port {port + 1 if port < 65535 else 8000}"
+        return (
+            f"port {port} is in use on {host}; pick a free one with --port, e.g. --port "
+            f"{port + 1 if port < 65535 else 8000}"
+        )
     if exc.errno == errno.EACCES:
         return f"port {port} needs privileges on this machine; pick one from 1024 up, e.g. --port 8000"
     if exc.errno == errno.EADDRNOTAVAIL:

@@ -23,15 +23,17 @@ def _out(text: str, stream=None) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
         except (OSError, ValueError):
             pass
-        raise UserError(f"cannot write the output ({exc.strerror or exc}); write it somewhere with free space") from None
+        raise UserError(
+            f"cannot write the output ({exc.strerror or exc}); write it somewhere with free space"
+        ) from None
 
 
 def load_model(ref: str, runs_dir: str | None):
     """(run, model, vocab, state) for a run name, run folder or checkpoint file."""
+    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
     from rnn_tui.core.corpus import Vocab
     from rnn_tui.core.model import build_from_weights
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
     from rnn_tui.core.runs import resolve_run
 
     run, path = resolve_run(ref, default_runs_dir(runs_dir))
@@ -104,8 +106,11 @@ def _list_runs(root) -> int:
         _out("".join(line + "\n" for line in ["", "training now:", *live]))
     for s in summaries:
         if s["problems"]:
-            _out(f"rnn-tui: note: {_safe(s['name'])}: {'; '.join(s['problems'])} (`rnn-tui runs show {_safe(s['name'])}`)\n",
-                 sys.stderr)
+            _out(
+                f"rnn-tui: note: {_safe(s['name'])}: {'; '.join(s['problems'])} (`rnn-tui runs show "
+                f"{_safe(s['name'])}`)\n",
+                sys.stderr,
+            )
     return 0
 
 
@@ -141,8 +146,13 @@ def run_table(summaries: list[dict], width: int | None) -> list[str]:
     names cut in the middle (the start, which is what you type, and the end stay), then the least
     needed columns dropped."""
     header = ["NAME", "CELL", "SIZE", "STEPS", "BEST VAL", "LAST TRAINED"]
-    layouts = [("%Y-%m-%d %H:%M", (0, 1, 2, 3, 4, 5)), ("%m-%d %H:%M", (0, 1, 2, 3, 4, 5)),
-               ("%m-%d %H:%M", (0, 1, 2, 3, 4)), ("%m-%d %H:%M", (0, 2, 3, 4)), ("%m-%d %H:%M", (0, 3, 4))]
+    layouts = [
+        ("%Y-%m-%d %H:%M", (0, 1, 2, 3, 4, 5)),
+        ("%m-%d %H:%M", (0, 1, 2, 3, 4, 5)),
+        ("%m-%d %H:%M", (0, 1, 2, 3, 4)),
+        ("%m-%d %H:%M", (0, 2, 3, 4)),
+        ("%m-%d %H:%M", (0, 3, 4)),
+    ]
     tables = []
     for stamp, columns in layouts:
         rows = [[row[c] for c in columns] for row in [header] + [_row(s, stamp) for s in summaries]]
@@ -153,22 +163,32 @@ def run_table(summaries: list[dict], width: int | None) -> list[str]:
     readable = [t for t in tables if t[3] >= min(t[2][0], 20)]
     columns, rows, widths, room = (whole or readable or tables[-1:])[0]
     widths[0] = max(min(widths[0], room), 8)
-    return ["  ".join(_cut_middle(cell, w) if c == 0 else cell.rjust(w) if c in (3, 4) else cell.ljust(w)
-                      for c, cell, w in zip(columns, row, widths)).rstrip() for row in rows]
+    return [
+        "  ".join(
+            _cut_middle(cell, w) if c == 0 else cell.rjust(w) if c in (3, 4) else cell.ljust(w)
+            for c, cell, w in zip(columns, row, widths)
+        ).rstrip()
+        for row in rows
+    ]
 
 
 def _row(s: dict, stamp: str) -> list[str]:
     damaged = s.get("damaged")
-    return [_safe(s["name"]), "damaged" if damaged else _safe(s["cell"]), "-" if damaged else _safe(s["size"]),
-            f"{s['steps']:,}", "-" if s["best_val_loss"] is None else f"{s['best_val_loss']:.4f}",
-            "-" if s["last_change"] is None else time.strftime(stamp, time.localtime(s["last_change"]))]
+    return [
+        _safe(s["name"]),
+        "damaged" if damaged else _safe(s["cell"]),
+        "-" if damaged else _safe(s["size"]),
+        f"{s['steps']:,}",
+        "-" if s["best_val_loss"] is None else f"{s['best_val_loss']:.4f}",
+        "-" if s["last_change"] is None else time.strftime(stamp, time.localtime(s["last_change"])),
+    ]
 
 
 def _cut_middle(text: str, width: int) -> str:
     if len(text) <= width:
         return text.ljust(width)
     head = (width - 1) * 2 // 3
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
 
 
 def _safe(text) -> str:
@@ -245,7 +265,10 @@ def _delete_run(run, args) -> int:
     left = delete_run(run, force=args.force, say=lambda line: _out(f"rnn-tui: {line}\n", sys.stderr))
     if left:
         shown = ", ".join(_safe(n) for n in left[:5]) + (", ..." if len(left) > 5 else "")
-        _out(f"deleted run {_safe(run.name)}'s files; left {len(left)} that rnn-tui did not write in {_safe(run.path)}: {shown}\n")
+        _out(
+            f"deleted run {_safe(run.name)}'s files; left {len(left)} that rnn-tui did not write in "
+            f"{_safe(run.path)}: {shown}\n"
+        )
     else:
         _out(f"deleted {_safe(run.path)}\n")
     return 0
@@ -303,9 +326,14 @@ def gradflow(args) -> int:
         _out(json.dumps(flow.to_json(), separators=(",", ":")) + "\n")
         return 0
     marks = [d for d in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500) if d < len(flow.distance)]
-    lines = [f"{flow.cell}: ||dL_T/dh_t|| by distance T-t (now | at initialisation)",
-             "distance " + " ".join(f"{'layer ' + str(k + 1):>21}" for k in range(len(flow.layers)))]
+    lines = [
+        f"{flow.cell}: ||dL_T/dh_t|| by distance T-t (now | at initialisation)",
+        "distance " + " ".join(f"{'layer ' + str(k + 1):>21}" for k in range(len(flow.layers))),
+    ]
     for d in marks:
-        lines.append(f"{d:>8} " + " ".join(f"{flow.at(d, k):>10.3e} | {flow.at(d, k, True):>8.2e}" for k in range(len(flow.layers))))
+        lines.append(
+            f"{d:>8} "
+            + " ".join(f"{flow.at(d, k):>10.3e} | {flow.at(d, k, True):>8.2e}" for k in range(len(flow.layers)))
+        )
     _out("".join(line + "\n" for line in lines))
     return 0

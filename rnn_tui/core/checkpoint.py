@@ -36,11 +36,23 @@ FORMAT = "rnn-tui-checkpoint"
 FORMAT_VERSION = 1
 
 
-
-
-def compose(*, config: dict, vocab: str, model: dict, optimizer: dict | None, step: int, hidden: list | None,
-            rng: dict, corpus: dict, best_val_loss: float | None, lr_scale: float, rollbacks: int,
-            skipped_steps: int, elapsed: float, user_lr_scale: float = 1.0) -> dict:
+def compose(
+    *,
+    config: dict,
+    vocab: str,
+    model: dict,
+    optimizer: dict | None,
+    step: int,
+    hidden: list | None,
+    rng: dict,
+    corpus: dict,
+    best_val_loss: float | None,
+    lr_scale: float,
+    rollbacks: int,
+    skipped_steps: int,
+    elapsed: float,
+    user_lr_scale: float = 1.0,
+) -> dict:
     """Every key a checkpoint holds (``save_checkpoint`` adds ``format`` and ``format_version``).
 
     Tensors and plain values only, so ``torch.load(weights_only=True)`` reads it back whole.
@@ -48,9 +60,20 @@ def compose(*, config: dict, vocab: str, model: dict, optimizer: dict | None, st
     each can be told and undone on its own.
     """
     return {
-        "config": config, "vocab": vocab, "model": model, "optimizer": optimizer, "step": step,
-        "hidden": hidden, "rng": rng, "corpus": corpus, "best_val_loss": best_val_loss, "lr_scale": lr_scale,
-        "rollbacks": rollbacks, "skipped_steps": skipped_steps, "elapsed": elapsed, "user_lr_scale": user_lr_scale,
+        "config": config,
+        "vocab": vocab,
+        "model": model,
+        "optimizer": optimizer,
+        "step": step,
+        "hidden": hidden,
+        "rng": rng,
+        "corpus": corpus,
+        "best_val_loss": best_val_loss,
+        "lr_scale": lr_scale,
+        "rollbacks": rollbacks,
+        "skipped_steps": skipped_steps,
+        "elapsed": elapsed,
+        "user_lr_scale": user_lr_scale,
         "versions": {"rnn_tui": __version__, "torch": str(torch.__version__)},
     }
 
@@ -69,7 +92,8 @@ def counters(state: dict) -> dict:
 
 
 def _positive(value, default: float) -> float:
-    """A finite number > 0, else ``default`` (older files have no user scale; a damaged one must not give a NaN rate)."""
+    """A finite number > 0, else ``default`` (older files have no user scale; a damaged one must not give
+    a NaN rate)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
         return float(value)
     return default
@@ -142,7 +166,9 @@ def peek_checkpoint(path: Path) -> dict | None:
     step, best = state.get("step", 0), state.get("best_val_loss")
     if type(step) is not int or step < 0:
         return None
-    best = float(best) if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best) else None
+    best = (
+        float(best) if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best) else None
+    )
     return {"step": step, "best_val_loss": best}
 
 
@@ -174,8 +200,10 @@ def newest_checkpoint(run_dir: Path) -> tuple[Path, dict]:
         return present[0], load_checkpoint(present[0])  # its own clear error if it fails
     if errors or present:
         names = ", ".join(p.name for p in present) or "the checkpoints"
-        raise CheckpointError(f"{run_dir}: no complete checkpoint to resume from ({names}: damaged or unreadable); "
-                              f"start a new run, or resume a copy of the run if you have one")
+        raise CheckpointError(
+            f"{run_dir}: no complete checkpoint to resume from ({names}: damaged or unreadable); "
+            f"start a new run, or resume a copy of the run if you have one"
+        )
     raise CheckpointError(f"{run_dir}: run has no checkpoint yet; train it for a few steps first")
 
 
@@ -203,18 +231,30 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()
-        detail = next((ln.strip() for ln in first if "GLOBAL" in ln or "Unsupported" in ln), "it holds objects other than tensors")
-        raise CheckpointError(f"{path}: refused, not a plain rnn-tui checkpoint ({detail}); nothing from it was run") from None
+        detail = next(
+            (ln.strip() for ln in first if "GLOBAL" in ln or "Unsupported" in ln), "it holds objects other than tensors"
+        )
+        raise CheckpointError(
+            f"{path}: refused, not a plain rnn-tui checkpoint ({detail}); nothing from it was run"
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({first_line(exc)}){_alternatives(path)}") from None
+        raise CheckpointError(
+            f"{path}: corrupt or truncated checkpoint ({first_line(exc)}){_alternatives(path)}"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any other failure to parse is still a bad file, never a traceback
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({first_line(exc)}){_alternatives(path)}") from None
+        raise CheckpointError(
+            f"{path}: corrupt or unreadable checkpoint ({first_line(exc)}){_alternatives(path)}"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an rnn-tui checkpoint (written by another program?); pass a run name or a .pt file from an rnn-tui run")
+        raise CheckpointError(
+            f"{path}: not an rnn-tui checkpoint (written by another program?); pass a run name or a .pt file from an "
+            "rnn-tui run"
+        )
     version = state.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path}: checkpoint format version {version} is newer than this rnn-tui reads (version {FORMAT_VERSION}); upgrade rnn-tui"
+            f"{path}: checkpoint format version {version} is newer than this rnn-tui reads (version "
+            f"{FORMAT_VERSION}); upgrade rnn-tui"
         )
     for key in ("config", "vocab", "model"):
         if key not in state:
@@ -270,6 +310,8 @@ def checked_state(state: dict, path: str | os.PathLike) -> dict:
         raise corrupt("its weights are not a mapping of tensors")
     for key, tensor in weights.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise CheckpointError(f"{path}: the weights are not finite (NaN or inf in {shown(str(key))}); "
-                                  f"this checkpoint cannot sample or resume{_alternatives(path)}")
+            raise CheckpointError(
+                f"{path}: the weights are not finite (NaN or inf in {shown(str(key))}); "
+                f"this checkpoint cannot sample or resume{_alternatives(path)}"
+            )
     return state

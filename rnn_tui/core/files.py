@@ -95,4 +95,6 @@ def list_names(folder: Path) -> list[str]:
         return []
 
 
-TEMP_NAME = re.compile(r"^\.(latest\.pt|previous\.pt|best\.pt|config\.json|metrics\.jsonl)\.tmp-(\d+)$|^\.write-test-(\d+)$")
+TEMP_NAME = re.compile(
+    r"^\.(latest\.pt|previous\.pt|best\.pt|config\.json|metrics\.jsonl)\.tmp-(\d+)$|^\.write-test-(\d+)$"
+)

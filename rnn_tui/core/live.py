@@ -111,10 +111,15 @@ def live_run(run_dir: Path, clean: bool = True) -> LiveRun | None:
         pid = holder if isinstance(holder, int) else None
     socket = data.get("socket")
     started = data.get("started_at")
-    compare = data.get("compare") if isinstance(data.get("compare"), list) else []
-    return LiveRun(run_dir, pid, float(started) if isinstance(started, (int, float)) else None,
-                   Path(socket) if isinstance(socket, str) and socket else None,
-                   tuple(str(c) for c in compare))
+    listed = data.get("compare")
+    compare = listed if isinstance(listed, list) else []
+    return LiveRun(
+        run_dir,
+        pid,
+        float(started) if isinstance(started, (int, float)) else None,
+        Path(socket) if isinstance(socket, str) and socket else None,
+        tuple(str(c) for c in compare),
+    )
 
 
 def clean_stale(run_dir: Path) -> bool:

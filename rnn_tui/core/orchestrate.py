@@ -12,8 +12,12 @@ from __future__ import annotations
 import signal
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rnn_tui.core import events as ev
+
+if TYPE_CHECKING:
+    from rnn_tui.core.trainer import Trainer
 
 LOAD_PROGRESS_BYTES = 64 << 20  # corpora at least this large report their loading
 RUN_OPTIONS = ("resume", "allow_corpus_change", "name", "runs_dir", "compare", "match_params")
@@ -61,8 +65,10 @@ class RunRequest:
                 raise ConfigError("--demo and --resume: pick one (a resumed run keeps its own corpus and settings)")
             options = {**get(demo).defaults, **options}  # the user's explicit options win
         if run.get("resume") and run.get("name"):
-            raise ConfigError(f"--resume {run['resume']} continues that run under its own name; drop --name "
-                              "(to train a copy under another name, copy the run folder)")
+            raise ConfigError(
+                f"--resume {run['resume']} continues that run under its own name; drop --name "
+                "(to train a copy under another name, copy the run folder)"
+            )
         compare: tuple[str, ...] = ()
         if "compare" in run:
             from rnn_tui.core.compare import parse_cells
@@ -74,12 +80,21 @@ class RunRequest:
                 options["max_time"] = COMPARE_DEFAULT_SECONDS  # a fair comparison needs a budget
         elif run.get("match_params"):
             raise ConfigError("--match-params only makes sense with --compare")
-        return cls(corpus=corpus, overrides=options, name=run.get("name"), runs_dir=run.get("runs_dir"),
-                   resume=run.get("resume"), allow_corpus_change=bool(run.get("allow_corpus_change")),
-                   compare=compare, match_params=bool(run.get("match_params")), demo=demo)
+        return cls(
+            corpus=corpus,
+            overrides=options,
+            name=run.get("name"),
+            runs_dir=run.get("runs_dir"),
+            resume=run.get("resume"),
+            allow_corpus_change=bool(run.get("allow_corpus_change")),
+            compare=compare,
+            match_params=bool(run.get("match_params")),
+            demo=demo,
+        )
 
     def corpus_path(self) -> str | None:
-        """The corpus to read: the one given, a demo's, the bundled demo for a new run, or (None) the resumed run's own."""
+        """The corpus to read: the one given, a demo's, the bundled demo for a new run, or (None) the resumed
+        run's own."""
         if self.demo is not None:
             from rnn_tui.core.demos import demo_path
 
@@ -117,8 +132,9 @@ class Orchestrator:
     loads, between compared runs or mid-training; the run in progress saves and the rest never start.
     """
 
-    def __init__(self, request: RunRequest, sink, report_interval: float = 0.5, commands=None,
-                 distributed=None, progress=None) -> None:
+    def __init__(
+        self, request: RunRequest, sink, report_interval: float = 0.5, commands=None, distributed=None, progress=None
+    ) -> None:
         self.request = request
         self.sink = sink
         self.report_interval = report_interval
@@ -128,7 +144,7 @@ class Orchestrator:
         self.stop_event = threading.Event()
         self.stop_reason = "stopped"
         self.stop_signal: int | None = None
-        self.trainer = None
+        self.trainer: Trainer | None = None
         self.prepared = None
         self.results: list = []  # each run's Finished or Failed, in order
         self.run_dirs: list[str] = []
@@ -169,13 +185,20 @@ class Orchestrator:
             if self.stopping:
                 return None
             self.run_dirs.append(str(p.run.path))
-            self.trainer = Trainer(p.config, p.corpus, p.run, resume=p.resume, notes=tuple(p.notes),
-                                   report_interval=self.report_interval, distributed=self.distributed)
+            trainer = self.trainer = Trainer(
+                p.config,
+                p.corpus,
+                p.run,
+                resume=p.resume,
+                notes=tuple(p.notes),
+                report_interval=self.report_interval,
+                distributed=self.distributed,
+            )
             if self.stopping:  # asked between the check above and the trainer existing
-                self.trainer.request_stop(self.stop_reason)
-            result = self.trainer.run(self._sink, self.commands)
+                trainer.request_stop(self.stop_reason)
+            result = trainer.run(self._sink, self.commands)
             self.results.append(result)
-            return self.trainer
+            return trainer
         finally:
             p.lock.release()
 
@@ -183,8 +206,13 @@ class Orchestrator:
         from rnn_tui.core.session import prepare
 
         r, d = self.request, self.distributed
-        common = dict(runs_dir=r.runs_dir, resume=r.resume, allow_corpus_change=r.allow_corpus_change,
-                      progress=self._load_progress, should_stop=self._load_should_stop)
+        common: dict[str, Any] = dict(
+            runs_dir=r.runs_dir,
+            resume=r.resume,
+            allow_corpus_change=r.allow_corpus_change,
+            progress=self._load_progress,
+            should_stop=self._load_should_stop,
+        )
         corpus = r.corpus_path()
         if name is None and r.demo and not r.resume:  # a demo's runs are named after it, not its file
             from rnn_tui.core.runs import default_name
@@ -234,6 +262,7 @@ class Orchestrator:
         if r.match_params:
             from rnn_tui.core.corpus import load_corpus
 
+            assert corpus is not None, "a comparison always has a text"
             vocab_size = len(load_corpus(corpus, encoding=config.encoding).vocab)
         sizes = dict(plan(list(r.compare), config, vocab_size, r.match_params))
         base = r.name or default_name(r.demo or corpus, "compare")

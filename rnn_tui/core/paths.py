@@ -52,8 +52,17 @@ MARKER = "run.json"  # written first into every new run folder: what proves a fo
 CHECKPOINT_FILES = ("latest.pt", "previous.pt", "best.pt")
 # Everything rnn-tui writes into a run folder; `runs delete` removes these and nothing else.
 # live.json, live.sock and trainer.log: a trainer that serves viewers (core/live.py, core/service.py).
-RUN_FILES = (*CHECKPOINT_FILES, "metrics.jsonl", "error.log", "config.json", MARKER, "lock",
-             "live.json", "live.sock", "trainer.log")
+RUN_FILES = (
+    *CHECKPOINT_FILES,
+    "metrics.jsonl",
+    "error.log",
+    "config.json",
+    MARKER,
+    "lock",
+    "live.json",
+    "live.sock",
+    "trainer.log",
+)
 SAMPLES_DIR = "samples"
 
 
@@ -123,7 +132,10 @@ def name_taken(root: Path, name: str) -> str | None:
     except OSError as exc:
         return f"{path}: cannot look inside it ({exc.strerror}); pick another --name"
     if foreign:
-        return f"{path} already exists and holds files rnn-tui did not write ({', '.join(foreign[:3])}); pick another --name"
+        return (
+            f"{path} already exists and holds files rnn-tui did not write ({', '.join(foreign[:3])}); pick "
+            "another --name"
+        )
     return None
 
 

@@ -73,8 +73,13 @@ class MetricsLog:
             self.unwritten = rows[-MAX_UNWRITTEN_ROWS:]
             if not self.failing:
                 self.failing = True
-                self.sink(ev.Notice("warning", f"could not write metrics.jsonl ({exc.strerror or exc}); the rows wait "
-                                               f"in memory and training goes on"))
+                self.sink(
+                    ev.Notice(
+                        "warning",
+                        f"could not write metrics.jsonl ({exc.strerror or exc}); the rows wait "
+                        f"in memory and training goes on",
+                    )
+                )
             return
         self.unwritten, self.rewrite_from = [], None
         self.last_batch = (start, rows) if rows else None

@@ -26,6 +26,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import IO
 
 from rnn_tui.core.errors import RunError, first_line
 from rnn_tui.core.files import atomic_write_bytes
@@ -42,9 +43,9 @@ from rnn_tui.core.paths import (
 )
 
 
-def default_name(corpus_path: str, cell: str) -> str:
+def default_name(corpus_path: str | None, cell: str) -> str:
     # The corpus file name may hold anything a file name can; the run name must stay one plain name.
-    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(corpus_path).stem)[:60].lstrip("-._")
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(corpus_path or "").stem)[:60].lstrip("-._")
     return f"{stem or 'corpus'}-{cell}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -53,7 +54,7 @@ class RunLock:
 
     def __init__(self, run_dir: Path):
         self.path = run_dir / "lock"
-        self.fh = None
+        self.fh: IO[str] | None = None
 
     def acquire(self) -> RunLock:
         import fcntl
@@ -64,9 +65,13 @@ class RunLock:
             raise RunError(f"{self.path} is a folder, not rnn-tui's lock file; remove it and try again") from None
         except OSError as exc:
             if self.path.is_symlink():
-                raise RunError(f"{self.path} is a symbolic link, not rnn-tui's lock file; remove it and try again") from None
-            raise RunError(f"{self.path}: cannot open the run's lock file ({exc.strerror}); "
-                           "check that the run folder is writable and lock is a plain file") from None
+                raise RunError(
+                    f"{self.path} is a symbolic link, not rnn-tui's lock file; remove it and try again"
+                ) from None
+            raise RunError(
+                f"{self.path}: cannot open the run's lock file ({exc.strerror}); "
+                "check that the run folder is writable and lock is a plain file"
+            ) from None
         import stat
 
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -78,7 +83,10 @@ class RunLock:
         except OSError:
             pid = _holder_pid(fh.fileno())
             fh.close()
-            raise RunError(f"{self.path.parent.name} is being trained by another process (PID {pid}); stop it first or pick another --name") from None
+            raise RunError(
+                f"{self.path.parent.name} is being trained by another process (PID {pid}); stop it first or pick "
+                "another --name"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(str(os.getpid()))
@@ -115,10 +123,14 @@ class Run:
         try:
             data = json.loads((self.path / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise RunError(f"{self.path}: config.json is missing or unreadable ({first_line(exc)}); is this a run folder?") from None
+            raise RunError(
+                f"{self.path}: config.json is missing or unreadable ({first_line(exc)}); is this a run folder?"
+            ) from None
         if not isinstance(data, dict) or not all(isinstance(data.get(k), dict) for k in ("train", "corpus")):
-            raise RunError(f"{self.path}: config.json is damaged (not the settings rnn-tui writes); "
-                           "its checkpoints still hold the settings")
+            raise RunError(
+                f"{self.path}: config.json is damaged (not the settings rnn-tui writes); "
+                "its checkpoints still hold the settings"
+            )
         return data
 
     def write_config(self, data: dict) -> None:
@@ -144,7 +156,10 @@ class Run:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
-            raise RunError(f"{self.path}: cannot write to the runs folder ({exc.strerror}); pick another with --runs-dir or free some space") from None
+            raise RunError(
+                f"{self.path}: cannot write to the runs folder ({exc.strerror}); pick another with --runs-dir or "
+                "free some space"
+            ) from None
         finally:
             try:
                 probe.unlink()
@@ -154,8 +169,10 @@ class Run:
             try:
                 mark_run(self)  # a new run: marked before anything else is written into it
             except OSError as exc:
-                raise RunError(f"{self.path}: cannot write to the runs folder ({exc.strerror}); "
-                               "pick another with --runs-dir or free some space") from None
+                raise RunError(
+                    f"{self.path}: cannot write to the runs folder ({exc.strerror}); "
+                    "pick another with --runs-dir or free some space"
+                ) from None
 
     def append_metrics(self, rows: list[dict], sync: bool = False, at: int | None = None) -> int:
         """Append rows whole or not at all: a failed write (a full disk) is cut back off, so no half
@@ -170,7 +187,7 @@ class Run:
             data = memoryview("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows).encode())
             try:
                 while data:
-                    data = data[os.write(fd, data):]
+                    data = data[os.write(fd, data) :]
                 if sync:
                     os.fsync(fd)
             except OSError:
@@ -334,8 +351,14 @@ def run_evidence(folder: Path) -> str | None:
         except RunError:
             return None
         versions = config.get("versions")
-        ours = isinstance(versions, dict) and "rnn_tui" in versions and config["train"].get("cell") in ("rnn", "lstm", "gru")
-        has_layout = ours and ((folder / "metrics.jsonl").is_file() or any((folder / n).is_file() for n in CHECKPOINT_FILES))
+        ours = (
+            isinstance(versions, dict)
+            and "rnn_tui" in versions
+            and config["train"].get("cell") in ("rnn", "lstm", "gru")
+        )
+        has_layout = ours and (
+            (folder / "metrics.jsonl").is_file() or any((folder / n).is_file() for n in CHECKPOINT_FILES)
+        )
         return "layout" if has_layout else None
     except OSError:
         return None
@@ -423,7 +446,10 @@ def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
     for kind in ("latest", "best", "previous"):
         if run.checkpoint(kind).is_file():
             return run, run.checkpoint(kind)
-    raise RunError(f"{run.path}: run has no checkpoint yet; train it for a few steps first (`rnn-tui runs show {run.name}` shows what it has)")
+    raise RunError(
+        f"{run.path}: run has no checkpoint yet; train it for a few steps first (`rnn-tui runs show {run.name}` "
+        "shows what it has)"
+    )
 
 
 def new_run(runs_root: Path, name: str, check_free: bool = True) -> Run:
@@ -477,7 +503,12 @@ def _holder_pid(fd: int) -> int | str:
         with open("/proc/locks", encoding="ascii", errors="replace") as fh:
             for line in fh:
                 parts = line.split()
-                if len(parts) >= 6 and parts[1] == "FLOCK" and "->" not in parts and parts[5].rsplit(":", 1)[-1] == str(inode):
+                if (
+                    len(parts) >= 6
+                    and parts[1] == "FLOCK"
+                    and "->" not in parts
+                    and parts[5].rsplit(":", 1)[-1] == str(inode)
+                ):
                     return int(parts[4])
     except (OSError, ValueError):
         pass
@@ -514,7 +545,9 @@ def _hold_lock(run: Run, force: bool, wait_s: float, say) -> int | None:
         pass
     except PermissionError:
         os.close(fd)
-        raise RunError(f"{run.name} is being trained by PID {pid}, which this user may not stop; stop it first") from None
+        raise RunError(
+            f"{run.name} is being trained by PID {pid}, which this user may not stop; stop it first"
+        ) from None
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -523,7 +556,9 @@ def _hold_lock(run: Run, force: bool, wait_s: float, say) -> int | None:
         except OSError:
             if time.monotonic() > deadline:
                 os.close(fd)
-                raise RunError(f"PID {pid} still trains {run.name} after {wait_s:.0f} s; stop it (kill {pid}) and try again") from None
+                raise RunError(
+                    f"PID {pid} still trains {run.name} after {wait_s:.0f} s; stop it (kill {pid}) and try again"
+                ) from None
             time.sleep(0.2)
 
 
@@ -547,8 +582,10 @@ def delete_run(run: Run, force: bool = False, wait_s: float = 30.0, say=lambda l
         for name in [*order, SAMPLES_DIR, "config.json", MARKER, "lock"]:
             removed += _remove_ours(run.path / name)
     except OSError as exc:
-        raise RunError(f"could not delete {run.path}: {exc.filename or ''} ({exc.strerror}); "
-                       f"{removed} of its files were removed, the rest are still there") from None
+        raise RunError(
+            f"could not delete {run.path}: {exc.filename or ''} ({exc.strerror}); "
+            f"{removed} of its files were removed, the rest are still there"
+        ) from None
     finally:
         if fd is not None:
             os.close(fd)
@@ -562,7 +599,6 @@ def delete_run(run: Run, force: bool = False, wait_s: float = 30.0, say=lambda l
         except OSError as exc:
             say(f"note: the empty folder {run.path} was left ({exc.strerror})")
     return left
-
 
 
 def rename_run(run: Run, new_name: str) -> Run:
@@ -587,11 +623,14 @@ def rename_run(run: Run, new_name: str) -> Run:
             raise RunError(f"{new_name} is taken in {run.path.parent}; pick another name")
         os.rename(run.path, target)
     except OSError as exc:
-        raise RunError(f"could not rename {run.name} to {new_name} ({exc.strerror or exc}); nothing was moved") from None
+        raise RunError(
+            f"could not rename {run.name} to {new_name} ({exc.strerror or exc}); nothing was moved"
+        ) from None
     finally:
         if fd is not None:
             os.close(fd)
     return Run(target)
+
 
 def _remove_ours(path: Path) -> int:
     """Remove one thing rnn-tui wrote (a plain file, or samples/ with only our files); 0 if none."""

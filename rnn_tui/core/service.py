@@ -83,7 +83,8 @@ class _Viewer:
 
     def _drop(self, matches) -> list:
         """Remove the queued (not yet started) frames whose event ``matches``; their events, oldest first."""
-        keep, dropped = collections.deque(), []
+        keep: collections.deque = collections.deque()
+        dropped = []
         for index, frame in enumerate(self.out):
             if matches(frame.event) and not (index == 0 and self.offset):
                 dropped.append(frame.event)
@@ -96,8 +97,9 @@ class _Viewer:
 class LiveServer:
     """Serves events to viewers and takes their commands. ``stop(reason)`` ends the whole request."""
 
-    def __init__(self, commands: queue.Queue, stop, validation=None, compare: tuple[str, ...] = (),
-                 distributed: bool = False):
+    def __init__(
+        self, commands: queue.Queue, stop, validation=None, compare: tuple[str, ...] = (), distributed: bool = False
+    ):
         self.commands = commands
         self.stop = stop
         self.validation = validation  # () -> str | None, the start of the validation text
@@ -173,7 +175,7 @@ class LiveServer:
             elif key.data == "listen":
                 self._accept()
             else:
-                self._service(key.fileobj, mask)
+                self._service(key.fileobj, mask)  # type: ignore[arg-type]  # only sockets are registered
         self._take_inbox()
         now = time.monotonic()
         for sock, viewer in list(self.viewers.items()):
@@ -269,7 +271,8 @@ class LiveServer:
         except (KeyError, ValueError):
             pass
         listener.close()
-        remove_live(self.listen_dir, os.getpid())
+        if self.listen_dir is not None:
+            remove_live(self.listen_dir, os.getpid())
 
     def _accept(self) -> None:
         if self.listener is None:
@@ -287,8 +290,14 @@ class LiveServer:
         sock.setblocking(False)
         viewer = _Viewer(sock)
         self.viewers[sock] = viewer
-        welcome = wire.Welcome(wire.PROTOCOL, os.getpid(), self.state, str(self.run_dir) if self.run_dir else None,
-                               self.started_at, self.compare)
+        welcome = wire.Welcome(
+            wire.PROTOCOL,
+            os.getpid(),
+            self.state,
+            str(self.run_dir) if self.run_dir else None,
+            self.started_at,
+            self.compare,
+        )
         for event in [welcome, *self.replay.events()]:
             viewer.queue(_Frame(event))
         self.selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, viewer)
@@ -339,8 +348,15 @@ class LiveServer:
             self.stop(request.reason)  # the whole request: a compared run's later cells must not start
         elif isinstance(request, (cmd.Pause, cmd.Resume, cmd.Save)) and self.distributed:
             what = "saving on request" if isinstance(request, cmd.Save) else "pausing"
-            viewer.queue(_Frame(ev.Notice("warning", f"{what} is not possible under torchrun: every rank would have to "
-                                                     "agree (it autosaves, and saves when stopped)")))
+            viewer.queue(
+                _Frame(
+                    ev.Notice(
+                        "warning",
+                        f"{what} is not possible under torchrun: every rank would have to "
+                        "agree (it autosaves, and saves when stopped)",
+                    )
+                )
+            )
             self._want_write(viewer)
         else:
             self.commands.put(request)
@@ -353,7 +369,7 @@ class LiveServer:
                 viewer.out.popleft()  # not a record viewers know: skipped, never fatal
                 continue
             try:
-                sent = viewer.sock.send(memoryview(data)[viewer.offset:])
+                sent = viewer.sock.send(memoryview(data)[viewer.offset :])
             except BlockingIOError:
                 return True
             except OSError:
@@ -383,6 +399,7 @@ def _peer_uid(sock: socket.socket) -> int | None:
 
 # ---- the trainer in a process of its own ----------------------------------------------------------
 
+
 def request_to_json(request) -> dict:
     """A RunRequest as plain JSON values (it holds only those)."""
     return {**dataclasses.asdict(request), "compare": list(request.compare)}
@@ -406,12 +423,21 @@ def start_service(request, report_interval: float = 0.5, argv: list[str] | None 
     import sys
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    spec = {"request": request_to_json(request), "report_interval": report_interval,
-            "viewer_fd": theirs.fileno(), "argv": list(sys.argv if argv is None else argv)}
+    spec = {
+        "request": request_to_json(request),
+        "report_interval": report_interval,
+        "viewer_fd": theirs.fileno(),
+        "argv": list(sys.argv if argv is None else argv),
+    }
     try:
-        process = subprocess.Popen([sys.executable, "-m", "rnn_tui", "--serve-run", json.dumps(spec)],
-                                   pass_fds=(theirs.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rnn_tui", "--serve-run", json.dumps(spec)],
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except BaseException:
         ours.close()
         raise

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnn_tui import __version__
+from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint
 from rnn_tui.core.config import ARCHITECTURE_FIELDS, TrainConfig, flag
 from rnn_tui.core.corpus import Corpus, check_trainable, load_corpus
 from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.paths import runs_dir as default_runs_dir
-from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint
 from rnn_tui.core.runs import Run, RunLock, default_name, new_run, now_iso, resolve_run
 
 
@@ -31,9 +31,17 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = None, name: str | None = None,
-            resume: str | None = None, allow_corpus_change: bool = False, progress=None, main: bool = True,
-            should_stop=None) -> Prepared:
+def prepare(
+    corpus_path: str | None,
+    overrides: dict,
+    runs_dir: str | None = None,
+    name: str | None = None,
+    resume: str | None = None,
+    allow_corpus_change: bool = False,
+    progress=None,
+    main: bool = True,
+    should_stop=None,
+) -> Prepared:
     """``overrides`` holds only the options the user gave explicitly.
 
     Nothing of an existing run is written before its lock is held and every check has passed: a
@@ -47,12 +55,21 @@ def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = Non
     try:
         if resume:
             config, corpus, run, state, notes = _prepare_resume(
-                resume, root, overrides, corpus_path, allow_corpus_change, progress, should_stop, held if main else None)
+                resume, root, overrides, corpus_path, allow_corpus_change, progress, should_stop, held if main else None
+            )
         else:
+            assert corpus_path is not None, "a new run has a text (RunRequest.corpus_path gives the demo's)"
             config = TrainConfig().with_changes(**overrides).validated()
-            run = new_run(root, name or default_name(corpus_path, config.cell), check_free=main)  # checked name, free folder
-            corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress,
-                                 should_stop=should_stop)
+            run = new_run(
+                root, name or default_name(corpus_path, config.cell), check_free=main
+            )  # checked name, free folder
+            corpus = load_corpus(
+                corpus_path,
+                encoding=config.encoding,
+                val_frac=config.val_frac,
+                progress=progress,
+                should_stop=should_stop,
+            )
             state, notes = None, []
         from rnn_tui.core.device import resolve, resolve_precision
 
@@ -67,13 +84,15 @@ def prepare(corpus_path: str | None, overrides: dict, runs_dir: str | None = Non
             held.append(RunLock(run.path).acquire())
             if (run.path / "config.json").exists():  # made by another process since the name was checked
                 raise RunError(f"a run named {run.name} already exists in {root}; pick another --name or --resume it")
-            run.write_config({
-                "train": config.to_dict(),
-                "corpus": corpus.summary(),
-                "created": now_iso(),
-                "command": sys.argv,
-                "versions": _versions(),
-            })
+            run.write_config(
+                {
+                    "train": config.to_dict(),
+                    "corpus": corpus.summary(),
+                    "created": now_iso(),
+                    "command": sys.argv,
+                    "versions": _versions(),
+                }
+            )
         return Prepared(config, corpus, run, held[0], state, notes)
     except BaseException:
         for lock in held:
@@ -87,7 +106,9 @@ def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, p
     if run is None:
         raise RunError(f"{resume}: a checkpoint outside a run folder cannot be resumed; pass the run's name or folder")
     if held is not None:
-        held.append(RunLock(run.path).acquire())  # first: what is newest cannot change under us, a refusal writes nothing
+        held.append(
+            RunLock(run.path).acquire()
+        )  # first: what is newest cannot change under us, a refusal writes nothing
     if ckpt_path == Path(resume).expanduser():  # a checkpoint file named explicitly: that one
         state = load_checkpoint(ckpt_path)
     else:
@@ -96,23 +117,33 @@ def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, p
         saved = TrainConfig.from_dict(state["config"])
     except (TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"{ckpt_path}: its config is damaged ({exc}); resume from another checkpoint") from None
-    differences = [f"{flag(k)} {overrides[k]} (checkpoint: {getattr(saved, k)})"
-                   for k in ARCHITECTURE_FIELDS if k in overrides and overrides[k] != getattr(saved, k)]
+    differences = [
+        f"{flag(k)} {overrides[k]} (checkpoint: {getattr(saved, k)})"
+        for k in ARCHITECTURE_FIELDS
+        if k in overrides and overrides[k] != getattr(saved, k)
+    ]
     if differences:
-        raise RunError(f"cannot resume {run.name} with a different architecture: {'; '.join(differences)}; drop those flags")
+        raise RunError(
+            f"cannot resume {run.name} with a different architecture: {'; '.join(differences)}; drop those flags"
+        )
     config = saved.with_changes(**{k: v for k, v in overrides.items() if k not in ARCHITECTURE_FIELDS}).validated()
     was = state.get("corpus") if isinstance(state.get("corpus"), dict) else {}
     corpus_path = corpus_path or was.get("path")
     if not corpus_path:
         raise RunError(f"{ckpt_path}: the checkpoint does not say which corpus it was trained on; pass the corpus path")
-    corpus = load_corpus(corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress,
-                         should_stop=should_stop)
+    corpus = load_corpus(
+        corpus_path, encoding=config.encoding, val_frac=config.val_frac, progress=progress, should_stop=should_stop
+    )
     if not allow_corpus_change and was.get("sha256") and was["sha256"] != corpus.sha256:
-        raise RunError(f"{corpus_path}: the corpus changed since {run.name} was trained (its hash differs); "
-                       f"pass --allow-corpus-change to resume on it anyway")
+        raise RunError(
+            f"{corpus_path}: the corpus changed since {run.name} was trained (its hash differs); "
+            f"pass --allow-corpus-change to resume on it anyway"
+        )
     if corpus.vocab.chars != state["vocab"]:
-        raise RunError(f"{corpus_path}: its vocabulary differs from {run.name}'s ({len(corpus.vocab)} vs "
-                       f"{len(state['vocab'])} characters), and the model cannot read new characters; train a new run")
+        raise RunError(
+            f"{corpus_path}: its vocabulary differs from {run.name}'s ({len(corpus.vocab)} vs "
+            f"{len(state['vocab'])} characters), and the model cannot read new characters; train a new run"
+        )
     notes = check_resumable(state, config, len(corpus.vocab), ckpt_path)
     source = "" if ckpt_path.name == "latest.pt" else f" (from {ckpt_path.name}, the newest complete checkpoint)"
     if ckpt_path == Path(resume).expanduser():
@@ -139,22 +170,31 @@ def check_resumable(state: dict, config: TrainConfig, vocab_size: int, source: P
         # and the trainer's later load of the same dict would then replace its parameters.
         model.load_state_dict(dict(state["model"]), assign=True)
     except (RuntimeError, TypeError, KeyError, AttributeError) as exc:
-        raise CheckpointError(f"{source}: its weights do not fit the model its config describes ({_first_line(exc)}); "
-                              f"resume from another checkpoint or train a new run") from None
+        raise CheckpointError(
+            f"{source}: its weights do not fit the model its config describes ({_first_line(exc)}); "
+            f"resume from another checkpoint or train a new run"
+        ) from None
     problem = _optimizer_problem(state.get("optimizer"), [tuple(p.shape) for p in model.parameters()])
     if problem:
-        raise CheckpointError(f"{source}: its optimizer state does not fit the model ({problem}); "
-                              f"resume from another checkpoint or train a new run")
+        raise CheckpointError(
+            f"{source}: its optimizer state does not fit the model ({problem}); "
+            f"resume from another checkpoint or train a new run"
+        )
     notes = []
     hidden = state.get("hidden")
     shape = (config.layers, config.batch_size, config.hidden_size)
-    if hidden and not (isinstance(hidden, (list, tuple)) and len(hidden) == (2 if config.cell == "lstm" else 1)
-                       and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in hidden)):
+    if hidden and not (
+        isinstance(hidden, (list, tuple))
+        and len(hidden) == (2 if config.cell == "lstm" else 1)
+        and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in hidden)
+    ):
         state["hidden"] = None
         old = state["config"].get("batch_size")
         if old != config.batch_size:
-            notes.append(f"--batch-size {config.batch_size} (the checkpoint's was {old}): the text is laid out in "
-                         f"new streams, which start from a blank hidden state")
+            notes.append(
+                f"--batch-size {config.batch_size} (the checkpoint's was {old}): the text is laid out in "
+                f"new streams, which start from a blank hidden state"
+            )
         else:
             notes.append("the checkpoint's hidden state does not fit the model; the streams start from a blank state")
     return notes
@@ -206,8 +246,9 @@ def validation_text(run_dir, length: int = 4000) -> str | None:
     try:
         config = Run(Path(run_dir)).read_config()
         info = config.get("corpus", {})
-        corpus = load_corpus(info["path"], encoding=config.get("train", {}).get("encoding"),
-                             val_frac=info.get("val_frac", 0.1))
+        corpus = load_corpus(
+            info["path"], encoding=config.get("train", {}).get("encoding"), val_frac=info.get("val_frac", 0.1)
+        )
     except (UserError, KeyError, OSError, TypeError):
         return None
     return corpus.text(corpus.split_at, min(corpus.n_chars, corpus.split_at + length)) or None

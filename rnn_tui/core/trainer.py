@@ -17,16 +17,17 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from rnn_tui.core import checkpoint
-from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
 from rnn_tui.core.batches import Streams, learning_rate, validation_streams
 from rnn_tui.core.checkpoint import peek_checkpoint, remove_stale_temps, save_checkpoint
 from rnn_tui.core.config import SampleConfig, TrainConfig
+from rnn_tui.core.controls import Controls
 from rnn_tui.core.corpus import Corpus
 from rnn_tui.core.device import (
     describe,
@@ -35,12 +36,11 @@ from rnn_tui.core.device import (
     resolve,
     resolve_precision,
 )
+from rnn_tui.core.guard import FiniteGuard, clone_tree
 from rnn_tui.core.model import (
     CharRNN,
     build_from_weights,
     count_parameters,
-    detach_state,
-    map_state,
     state_from_list,
     state_to_list,
 )
@@ -49,16 +49,23 @@ from rnn_tui.core.runs import Run
 from rnn_tui.core.sampling import generate
 from rnn_tui.core.threads import IdleCores, ThreadTuner, available_cores
 
-MAX_ROLLBACKS = 3
 SAVE_RETRY_S = 30.0  # after a failed save (a full disk) saving pauses this long, doubling up to SAVE_RETRY_MAX_S
 SAVE_RETRY_MAX_S = 600.0
-MAX_LR = 10.0  # the user's x2 keeps the rate within what --lr accepts (core.config)
-MIN_LR = 1e-9  # and /2 stops here: below it nothing trains, and halving on would reach 0
 
 
-class Trainer:
-    def __init__(self, config: TrainConfig, corpus: Corpus, run: Run, resume: dict | None = None,
-                 report_interval: float = 0.25, notes: tuple[str, ...] = (), distributed=None):
+class Trainer(Controls, FiniteGuard):
+    """One run's training; its controls (core.controls) and NaN guard (core.guard) are parts of it."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        corpus: Corpus,
+        run: Run,
+        resume: dict | None = None,
+        report_interval: float = 0.25,
+        notes: tuple[str, ...] = (),
+        distributed=None,
+    ):
         self.config = config.validated()
         self.corpus = corpus
         self.run_ = run
@@ -84,7 +91,7 @@ class Trainer:
         self.pending_losses: list[tuple[int, torch.Tensor]] = []
         self.metrics = MetricsLog(run, lambda event: self.sink(event), writes=self.is_main)
         self.sink: Callable[[object], None] = lambda event: None  # the face's, once run() starts
-        self.device: torch.device | None = None  # set up by _setup, on the training thread
+        self.device = torch.device("cpu")  # the real one is picked by _setup, on the training thread
         self.step = 0
         self.norm = torch.zeros(())
         self.in_loop = False
@@ -110,7 +117,7 @@ class Trainer:
         self.tuner: ThreadTuner | None = None
         self.amp_dtype: torch.dtype | None = None
         self.model: CharRNN
-        self.net: torch.nn.Module  # the model, or DDP / torch.compile around it
+        self.net: Callable[..., Any]  # the model, or DDP / torch.compile around it
         self.optimizer: torch.optim.AdamW
         self.scaler: torch.amp.GradScaler
         self.train_streams: Streams
@@ -150,8 +157,8 @@ class Trainer:
         # Elsewhere (and with fp16's scaler or under DDP, which decide on their own) each step is checked at once.
         wanted = self.device.type == "cuda" if self.defer_checks is None else self.defer_checks
         self.defer_checks = wanted and self.dist is None and self.amp_dtype != torch.float16
-        fused = {"fused": True} if self.device.type == "cuda" or self.defer_checks else {}
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, **fused)
+        fused = True if self.device.type == "cuda" or self.defer_checks else None
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay, fused=fused)
         self.bad_run = 0  # steps in a row found not finite (deferred checks)
         self.rollback_due = False
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
@@ -161,7 +168,7 @@ class Trainer:
         self.val_streams = validation_streams(self.corpus.val, c.batch_size, c.seq_len, self.device, c.eval_chars)
         self.step = 0
         self.state = None
-        self.best_val: float | None = None
+        self.best_val = None
         self.lr_scale = 1.0
         self.user_lr_scale = 1.0
         self.rollbacks = 0
@@ -172,8 +179,11 @@ class Trainer:
             if self.is_main:  # only now is the resume certain: drop the rows logged after its step
                 self.run_.truncate_metrics(self.step)
         on_disk = peek_checkpoint(self.run_.checkpoint("best"))  # every rank: they must agree on what is best
-        if on_disk is not None and on_disk["best_val_loss"] is not None and (
-                self.best_val is None or on_disk["best_val_loss"] < self.best_val):
+        if (
+            on_disk is not None
+            and on_disk["best_val_loss"] is not None
+            and (self.best_val is None or on_disk["best_val_loss"] < self.best_val)
+        ):
             self.best_val = on_disk["best_val_loss"]  # best.pt only ever gets better, across resumes too
         if self.dist is not None and self.dist.rank:
             torch.manual_seed(c.seed + 7919 * self.dist.rank + self.step)  # different dropout masks per rank
@@ -213,23 +223,38 @@ class Trainer:
             return None
         c = self.config
         shape = (c.layers, c.batch_size, c.hidden_size)
-        if not (isinstance(items, (list, tuple)) and len(items) == (2 if c.cell == "lstm" else 1)
-                and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in items)):
-            note = "the saved hidden state does not fit the streams (was --batch-size changed?); they start from a blank state"
+        if not (
+            isinstance(items, (list, tuple))
+            and len(items) == (2 if c.cell == "lstm" else 1)
+            and all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape for t in items)
+        ):
+            note = (
+                "the saved hidden state does not fit the streams (was --batch-size changed?); they start from a "
+                "blank state"
+            )
             self.notes = (*self.notes, note)
             return None
         return state_from_list(list(items), self.device)
 
     # ---- checkpoints ---------------------------------------------------
     def checkpoint_state(self) -> dict:
-        rng = {"torch": torch.get_rng_state()}
+        rng: dict[str, object] = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = [torch.cuda.get_rng_state(self.device)]
         return checkpoint.compose(
-            config=self.config.to_dict(), vocab=self.corpus.vocab.chars, model=self.model.state_dict(),
-            optimizer=self.optimizer.state_dict(), step=self.step, hidden=state_to_list(self._full_state()), rng=rng,
-            corpus=self.corpus.summary(), best_val_loss=self.best_val, lr_scale=self.lr_scale,
-            rollbacks=self.rollbacks, skipped_steps=self.skipped, elapsed=self.elapsed(),
+            config=self.config.to_dict(),
+            vocab=self.corpus.vocab.chars,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            step=self.step,
+            hidden=state_to_list(self._full_state()),
+            rng=rng,
+            corpus=self.corpus.summary(),
+            best_val_loss=self.best_val,
+            lr_scale=self.lr_scale,
+            rollbacks=self.rollbacks,
+            skipped_steps=self.skipped,
+            elapsed=self.elapsed(),
             user_lr_scale=self.user_lr_scale,
         )
 
@@ -284,11 +309,20 @@ class Trainer:
         self.saves_paused_until = time.monotonic() + delay
         if self.config.save_every:
             self.last_save = self.saves_paused_until - self.config.save_every  # the next autosave is the retry
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        why = (
+            exc.strerror
+            if isinstance(exc, OSError) and exc.strerror
+            else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        )
         kept = f"latest.pt (step {self.saved_step})" if self.saved_step is not None else "the last good checkpoint"
         then = "" if final else f"; saving paused, next try in {delay:.0f} s"
-        self.sink(ev.Notice("warning", f"could not save {path.name} at step {self.step} ({why}); {kept} is untouched"
-                                       f"{then} (free some space in {path.parent.parent})"))
+        self.sink(
+            ev.Notice(
+                "warning",
+                f"could not save {path.name} at step {self.step} ({why}); {kept} is untouched"
+                f"{then} (free some space in {path.parent.parent})",
+            )
+        )
 
     # ---- helpers ---------------------------------------------------------
     def elapsed(self) -> float:
@@ -300,7 +334,9 @@ class Trainer:
         return learning_rate(step, c.lr, c.warmup_steps, c.lr_decay, self.train_streams.chunks_per_epoch, scale)
 
     def autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None)
+        return torch.autocast(
+            self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None
+        )
 
     def snapshot(self) -> ev.Snapshot:
         weights = {k: v.detach().to("cpu", torch.float32, copy=True) for k, v in self.model.state_dict().items()}
@@ -311,7 +347,7 @@ class Trainer:
     def _keep_good(self) -> None:
         self.good = (
             {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-            _clone_tree(self.optimizer.state_dict()),
+            clone_tree(self.optimizer.state_dict()),
         )
 
     @torch.no_grad()
@@ -327,7 +363,9 @@ class Trainer:
             for chunk in range(vs.chunks_per_epoch):
                 x, y = vs.batch(chunk)
                 logits, state = self.model(x, state)
-                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), reduction="sum").double()
+                total += F.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1), reduction="sum"
+                ).double()
                 count += y.numel()
         self.model.train()
         return float(total) / count
@@ -336,9 +374,12 @@ class Trainer:
         """A sample from a snapshot: built without random init and drawn from a private generator,
         so it never moves the training RNG (a resume stays exact however often it samples)."""
         model = build_from_weights(snap.config, snap.vocab, snap.weights)
-        cfg = SampleConfig(prime="\n" if "\n" in self.corpus.vocab.index else self.corpus.vocab.chars[0],
-                           length=self.config.sample_length, temperature=self.sample_temperature,
-                           seed=self.config.seed + self.step)
+        cfg = SampleConfig(
+            prime="\n" if "\n" in self.corpus.vocab.index else self.corpus.vocab.chars[0],
+            length=self.config.sample_length,
+            temperature=self.sample_temperature,
+            seed=self.config.seed + self.step,
+        )
         text = "".join(t.char for t in generate(model, self.corpus.vocab, cfg))
         self.sink(ev.Sample(self.step, text, self.sample_temperature))
 
@@ -352,11 +393,15 @@ class Trainer:
             self._setup()
             return self._loop()
         except torch.OutOfMemoryError:
-            return self._fail("out of memory on " + str(self.device or "the device"),
-                              "lower --batch-size or --hidden-size (or --seq-len) and resume")
+            return self._fail(
+                "out of memory on " + str(self.device or "the device"),
+                "lower --batch-size or --hidden-size (or --seq-len) and resume",
+            )
         except Exception as exc:  # noqa: BLE001 - the face must stay up and the run be saved
             log = self._write_log()
-            return self._fail(f"{type(exc).__name__}: {exc}", "see the log for details; the last checkpoint is named", log)
+            return self._fail(
+                f"{type(exc).__name__}: {exc}", "see the log for details; the last checkpoint is named", log
+            )
 
     def _write_log(self) -> str | None:
         try:
@@ -414,96 +459,6 @@ class Trainer:
             etas.append(c.max_time - (time.monotonic() - self.t_start))
         return max(0.0, min(etas)) if etas else None
 
-    def _handle_commands(self) -> None:
-        """Take the queued commands; while paused (and not stepping) wait here for the next one."""
-        while True:
-            waiting = self.paused and not self.steps_to_take
-            try:
-                command = self.commands.get(timeout=0.2) if waiting else self.commands.get_nowait()
-            except queue.Empty:
-                if not waiting or self.stop_requested.is_set():
-                    return
-                continue
-            if isinstance(command, cmd.Pause):
-                if not self.paused:
-                    self.paused = True
-                    if self.in_loop:
-                        self._flush(time.monotonic())  # paused at step N: the screens show N, not a step before
-                    self.sink(ev.StateChanged("paused"))
-                elif self.steps_to_take:  # a long Step cut short: what it trained is shown now
-                    self.steps_to_take = 0
-                    self._report_steps()
-            elif isinstance(command, cmd.Resume) and self.paused:
-                announced = not self.pause_when_stepped
-                self.paused, self.steps_to_take, self.pause_when_stepped = False, 0, False
-                if announced:
-                    self.sink(ev.StateChanged("running"))
-                self.report_clock = time.monotonic()
-                self.report_step = self.step
-                return
-            elif isinstance(command, cmd.Stop):
-                self.request_stop(command.reason)
-                return
-            elif isinstance(command, cmd.Save):
-                self.save("latest", "request")
-            elif isinstance(command, cmd.RequestSnapshot):
-                self.sink(self.snapshot())
-            elif isinstance(command, cmd.SetSampleTemperature):
-                self.sample_temperature = command.temperature
-            elif isinstance(command, cmd.ScaleLearningRate):
-                self._scale_learning_rate(command.factor)
-            elif isinstance(command, cmd.Step) and self._take_step(command.count):
-                return
-
-    def _take_step(self, count) -> bool:
-        """Start a Step of ``count`` steps; False when refused. Steps asked for while stepping add up."""
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            self.sink(ev.Notice("warning", f"step count {count!r} ignored: it must be a whole number of 1 or more"))
-            return False
-        if self.dist is not None:
-            self.sink(ev.Notice("warning", "stepping is not possible under torchrun: every rank would have to agree"))
-            return False
-        if not self.paused:
-            self.paused = self.pause_when_stepped = True
-        elif not self.steps_to_take:  # chars/s of these steps, not of the pause before them
-            self.report_clock, self.report_step = time.monotonic(), self.step
-        self.steps_to_take += count
-        return True
-
-    def _report_steps(self) -> None:
-        """A Step's steps shown at once, not at the next report: losses, weights, and a live sample."""
-        self._flush(time.monotonic())
-        if self.is_main:
-            snap = self.snapshot()
-            self.sink(snap)
-            if self.config.sample_every:
-                self.last_sample = time.monotonic()
-                self.live_sample(snap)
-        if self.pause_when_stepped:
-            self.pause_when_stepped = False
-            self.sink(ev.StateChanged("paused"))
-
-    def _scale_learning_rate(self, factor) -> None:
-        """Multiply the rate of every later step by ``factor``, kept within what --lr accepts."""
-        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not math.isfinite(factor) or factor <= 0:
-            self.sink(ev.Notice("warning", f"learning rate factor {factor!r} ignored: it must be a number above 0"))
-            return
-        if self.dist is not None:
-            self.sink(ev.Notice("warning", "the learning rate cannot change under torchrun: only rank 0 would change it"))
-            return
-        base, scale = self.config.lr, self.user_lr_scale * factor
-        low, high = min(MIN_LR, base), MAX_LR
-        if not low <= base * scale <= high:
-            limit, bound = (high, "the most --lr allows") if base * scale > high else (low, "the least it goes")
-            if math.isclose(base * self.user_lr_scale, limit, rel_tol=1e-9):
-                self.sink(ev.Notice("warning", f"the learning rate is already at {limit:g} ({bound}); unchanged"))
-                return
-            self.sink(ev.Notice("warning", f"learning rate x{factor:g} would pass {limit:g} ({bound}): set to {limit:g}"))
-            scale = limit / base
-        applied, self.user_lr_scale = scale / self.user_lr_scale, scale
-        self.lr_change = applied * (self.lr_change or 1.0)
-        self.sink(ev.LearningRateChanged(self.step + 1, self.lr_at(self.step), applied, scale))
-
     def _open_row(self, lr: float, norm) -> None:
         """This step's metrics row; the first step of a changed rate carries the change (``lr_change``)."""
         row = self.metrics.open(self.step, lr, norm, self.elapsed())
@@ -518,7 +473,9 @@ class Trainer:
         params = [p for p in self.model.parameters()]
         while True:
             self._handle_commands()
-            reason, autosave = self._agreed_stop(bool(c.save_every) and time.monotonic() - self.last_save >= c.save_every)
+            reason, autosave = self._agreed_stop(
+                bool(c.save_every) and time.monotonic() - self.last_save >= c.save_every
+            )
             if reason:
                 return self._finish(reason)
             if autosave:
@@ -549,12 +506,23 @@ class Trainer:
     def _announce(self) -> None:
         """Started (and the first weights) for the faces; the loop's clocks from now."""
         c, streams = self.config, self.train_streams
-        self.sink(ev.Started(
-            str(self.run_.path), self.run_.name, c.to_dict(), count_parameters(self.model), str(self.device),
-            describe(self.device), precision_name(self.amp_dtype), len(self.corpus.vocab),
-            streams.streams.numel() * (self.dist.world if self.dist else 1),
-            self.corpus.val.numel(), streams.chunks_per_epoch, self.step, self.notes,
-        ))
+        self.sink(
+            ev.Started(
+                str(self.run_.path),
+                self.run_.name,
+                c.to_dict(),
+                count_parameters(self.model),
+                str(self.device),
+                describe(self.device),
+                precision_name(self.amp_dtype),
+                len(self.corpus.vocab),
+                streams.streams.numel() * (self.dist.world if self.dist else 1),
+                self.corpus.val.numel(),
+                streams.chunks_per_epoch,
+                self.step,
+                self.notes,
+            )
+        )
         self._keep_good()
         if self.is_main:
             self.sink(self.snapshot())
@@ -612,62 +580,6 @@ class Trainer:
         self.sink(finished)
         return finished
 
-    def _checked_step(self, loss, norm, new_state, lr: float, step_started: float) -> str:
-        """Check the step at once (one wait for the device): "stepped", "skipped" or "diverged"."""
-        c = self.config
-        # Under DDP the averaged gradient (so its norm) is the same on every rank: a NaN anywhere is NaN everywhere.
-        finite = bool(torch.isfinite(norm) if self.dist is not None else torch.isfinite(loss) & torch.isfinite(norm))
-        scaling = self.scaler.is_enabled()
-        if scaling:  # the scaler skips the step itself when it found inf, and adapts the scale
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        elif finite:
-            self.optimizer.step()
-        if finite:
-            if self.tuner is not None:
-                self._tune_threads(time.perf_counter() - step_started)
-            self.bad_run = 0
-            self.state = detach_state(new_state)
-            self.step += 1
-            self.pending_losses.append((self.step, loss.detach()))
-            if self.step % c.log_every == 0 or self.lr_change is not None:
-                self._open_row(lr, float(norm))
-            return "stepped"
-        self.skipped += 1
-        self.bad_run += 1
-        self.sink(ev.Notice("warning", f"step {self.step + 1}: loss or gradient is not finite; step skipped ({self.skipped} so far)"))
-        if self.bad_run >= 2:
-            if not self._roll_back():
-                return "diverged"
-            self.bad_run = 0
-            self.state = None
-        return "skipped"
-
-    def _deferred_step(self, loss, norm, new_state, lr: float) -> None:
-        """The step without waiting for the device: the update is skipped there when the loss or the
-        gradient is not finite, the state kept; ``_flush`` reads the flags back and counts the skips."""
-        bad = ~(torch.isfinite(loss) & torch.isfinite(norm))
-        self.optimizer.found_inf = bad.float()  # fused AdamW: no update (and no step count) where this is 1
-        self.optimizer.step()
-        new_state = detach_state(new_state)
-        old = self.state if self.state is not None else map_state(new_state, torch.zeros_like)
-        if isinstance(new_state, tuple):
-            self.state = tuple(torch.where(bad, o, n) for o, n in zip(old, new_state))
-        else:
-            self.state = torch.where(bad, old, new_state)
-        self.step += 1
-        self.pending_losses.append((self.step, loss.detach(), bad))
-        if self.step % self.config.log_every == 0 or self.lr_change is not None:
-            self._open_row(lr, norm.detach())
-
-    def _diverged(self) -> ev.Failed:
-        c = self.config
-        self._flush(time.monotonic())
-        return self._fail(
-            f"training diverged: the loss kept going NaN/Inf after {MAX_ROLLBACKS} rollbacks",
-            f"lower --lr (it is {c.lr * self.user_lr_scale:g}) or --grad-clip, or use --precision fp32, then resume",
-        )
-
     def _flush(self, now: float, sync: bool = False) -> None:
         """Report the losses gathered since the last report and append their metrics rows
         (``sync``: on disk before a checkpoint that claims them is written)."""
@@ -690,52 +602,43 @@ class Trainer:
         if not losses:
             return  # only rows to write (a final evaluation): the last report still stands
         epoch, chunk = streams.position(max(self.step - 1, 0))
-        self.sink(ev.Progress(
-            self.step, epoch, (chunk + 1) / streams.chunks_per_epoch, losses, rate, self.lr_at(max(self.step - 1, 0)),
-            last_norm, self.elapsed(), self._eta(steps_per_sec), self.step * chars_per_step, self.skipped,
-            memory(self.device), self._threads_now(),
-        ))
-
-    def _settle(self, pending: list) -> tuple[tuple[int, float], ...]:
-        """The pending steps' losses as numbers, read in one transfer; steps found not finite (deferred
-        checks) are dropped from the losses and the log, counted as skipped, and may call a rollback."""
-        if not pending:
-            return ()
-        values = torch.stack([item[1].float() for item in pending])
-        if len(pending[0]) == 2:
-            return tuple((item[0], v) for item, v in zip(pending, values.tolist()))
-        n = len(pending)
-        numbers = torch.cat([values, torch.stack([item[2] for item in pending]).float()]).tolist()
-        losses, bad_steps = [], []
-        for (step, *_), value, bad in zip(pending, numbers[:n], numbers[n:]):
-            if bad:
-                bad_steps.append(step)
-                row = self.metrics.pending.pop(step, None)
-                if row is not None and "lr_change" in row:  # the mark stays, without the skipped step's numbers
-                    self.metrics.pending[step] = {k: row[k] for k in ("step", "lr", "elapsed", "lr_change")}
-                self.bad_run += 1
-                self.rollback_due = self.rollback_due or self.bad_run >= 2
-            else:
-                losses.append((step, value))
-                self.bad_run = 0
-        if bad_steps:
-            self.skipped += len(bad_steps)
-            which = f"step {bad_steps[0]}" if len(bad_steps) == 1 else f"{len(bad_steps)} steps from {bad_steps[0]}"
-            self.sink(ev.Notice("warning", f"{which}: loss or gradient is not finite; skipped ({self.skipped} so far)"))
-        return tuple(losses)
+        self.sink(
+            ev.Progress(
+                self.step,
+                epoch,
+                (chunk + 1) / streams.chunks_per_epoch,
+                losses,
+                rate,
+                self.lr_at(max(self.step - 1, 0)),
+                last_norm,
+                self.elapsed(),
+                self._eta(steps_per_sec),
+                self.step * chars_per_step,
+                self.skipped,
+                memory(self.device),
+                self._threads_now(),
+            )
+        )
 
     def _threads_now(self) -> int | None:
-        if self.device is None or self.device.type != "cpu":
+        if self.device.type != "cpu":
             return None
         return self.tuner.current if self.tuner is not None else torch.get_num_threads()
 
     def _tune_threads(self, seconds: float) -> None:
+        if self.tuner is None:
+            return
         before, switches = self.tuner.current, self.tuner.switches
         self.tuner.observe(seconds)
         if self.tuner.switches != switches and self.tuner.probes > 1:  # not the first choice, at start
             why = "the CPU is shared" if self.tuner.current < before else "the CPU is free again"
-            self.sink(ev.Notice("info", f"{why}: training on {self.tuner.current} CPU thread"
-                                        f"{'s' if self.tuner.current > 1 else ''} (faster now)"))
+            self.sink(
+                ev.Notice(
+                    "info",
+                    f"{why}: training on {self.tuner.current} CPU thread"
+                    f"{'s' if self.tuner.current > 1 else ''} (faster now)",
+                )
+            )
 
     def _validate(self, lr: float, norm) -> bool:
         """Score the validation text, record it in this step's metrics row, keep best.pt. True if scored."""
@@ -746,42 +649,10 @@ class Trainer:
         self.best_val = val if is_best else self.best_val
         row = self.metrics.row_for(self.step) or self.metrics.open(self.step, lr, float(norm), self.elapsed())
         row["val_loss"] = val
-        self.sink(ev.EvalResult(self.step, val, self.best_val, is_best))
+        self.sink(ev.EvalResult(self.step, val, val if is_best or self.best_val is None else self.best_val, is_best))
         if is_best:
             self.save("best", "best")
         return True
-
-    def _roll_back_if_due(self) -> bool:
-        """Deferred checks: roll back when a report found steps in a row not finite; False if none is left."""
-        if not self.rollback_due:
-            return True
-        self.rollback_due = False
-        if not self._roll_back():
-            return False
-        self.state = None
-        return True
-
-    def _roll_back(self) -> bool:
-        if self.rollbacks >= MAX_ROLLBACKS or self.good is None:
-            return False
-        self.model.load_state_dict(self.good[0])
-        self.optimizer.load_state_dict(_clone_tree(self.good[1]))
-        self.rollbacks += 1
-        self.bad_run = 0
-        self.lr_scale *= 0.5
-        self.sink(ev.Notice("warning", f"loss went NaN/Inf twice: rolled back to the last good weights and halved the "
-                                       f"learning rate (now {self.lr_at(self.step):.3g}; rollback {self.rollbacks}/{MAX_ROLLBACKS})"))
-        return True
-
-
-def _clone_tree(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone_tree(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone_tree(v) for v in obj]
-    return obj
 
 
 def default_threads() -> int:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Mapping
-import threading
 import struct
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rnn_tui.core import commands as cmd
@@ -59,8 +59,11 @@ class RunText:
 
 
 def _dataclasses(module) -> dict:
-    return {name: obj for name, obj in vars(module).items()
-            if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__}
+    return {
+        name: obj
+        for name, obj in vars(module).items()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__
+    }
 
 
 EVENTS = {**_dataclasses(ev), "Welcome": Welcome, "SetupError": SetupError, "RunText": RunText}
@@ -100,8 +103,11 @@ def from_dict(data: dict, allowed: dict = KNOWN, weights=None):
     if name == "Snapshot":
         given["weights"] = weights
     unknown = set(given) - set(fields)
-    missing = {n for n, f in fields.items() if n not in given and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING}
+    missing = {
+        n
+        for n, f in fields.items()
+        if n not in given and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
     if unknown or missing:
         raise WireError(f"{name}: fields do not match (unknown {sorted(unknown)}, missing {sorted(missing)})")
     return cls(**{k: (v if isinstance(v, dict) or k == "weights" else _tuples(v)) for k, v in given.items()})
@@ -141,8 +147,9 @@ def _load_weights(blob: bytes) -> dict:
         weights = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever is wrong with the bytes, they are refused
         raise WireError(f"Snapshot weights unreadable ({type(exc).__name__})") from None
-    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                for k, v in weights.items()):
+    if not isinstance(weights, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+    ):
         raise WireError("Snapshot weights are not a mapping of tensors")
     return weights
 
@@ -211,8 +218,13 @@ def _type_of(body: bytes) -> str | None:
 class FrameReader:
     """Splits a byte stream into frames: feed what ``recv`` returned, take whole frames."""
 
-    def __init__(self, allowed: dict = KNOWN, max_blob: int = MAX_BLOB, skip: frozenset = frozenset(),
-                 defer: frozenset = frozenset()):
+    def __init__(
+        self,
+        allowed: dict = KNOWN,
+        max_blob: int = MAX_BLOB,
+        skip: frozenset = frozenset(),
+        defer: frozenset = frozenset(),
+    ):
         self.allowed = allowed
         self.max_blob = max_blob
         self.skip = skip  # record types to pass over unread (a Snapshot for a reader without torch)
@@ -233,8 +245,8 @@ class FrameReader:
             end = HEADER.size + size + blob_size
             if len(self.buffer) < end:
                 break
-            body = bytes(self.buffer[HEADER.size:HEADER.size + size])
-            blob = bytes(self.buffer[HEADER.size + size:end])
+            body = bytes(self.buffer[HEADER.size : HEADER.size + size])
+            blob = bytes(self.buffer[HEADER.size + size : end])
             del self.buffer[:end]
             if self.skip or self.defer:
                 kind = _type_of(body)

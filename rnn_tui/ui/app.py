@@ -20,10 +20,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from rnn_tui.ui.base import SHARED_CSS_PATHS, RnnTuiBase, terminal_alive
-from rnn_tui.ui.playground import PlaygroundFlow
-from rnn_tui.ui.quitting import QuitFlow
 from rnn_tui.ui.host import HostedScreen
 from rnn_tui.ui.messages import CompareMeasured, SetupFailed, SnapshotReady, TrainerEvent
+from rnn_tui.ui.playground import PlaygroundFlow
+from rnn_tui.ui.quitting import QuitFlow
 from rnn_tui.ui.screens.train import TRAIN_CSS, TrainScreen
 from rnn_tui.ui.widgets.sample_log import SampleLog
 from rnn_tui.ui.widgets.status_line import StatusLine
@@ -42,10 +42,16 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
     # q, ?, F1 and Esc come from RnnTuiBase, as in the viewer.
     BINDINGS = [Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True)]
 
-    def __init__(self, bridge_factory: Callable[[RnnTuiApp], Any] | None = None, viewer: ev.Snapshot | None = None,
-                 compare: bool = False, runs_root: Path | None = None,
-                 bridge_maker: Callable[[RnnTuiApp, Any], Any] | None = None,
-                 attach_maker: Callable[[RnnTuiApp, Any], Any] | None = None, home: bool = False) -> None:
+    def __init__(
+        self,
+        bridge_factory: Callable[[RnnTuiApp], Any] | None = None,
+        viewer: ev.Snapshot | None = None,
+        compare: bool = False,
+        runs_root: Path | None = None,
+        bridge_maker: Callable[[RnnTuiApp, Any], Any] | None = None,
+        attach_maker: Callable[[RnnTuiApp, Any], Any] | None = None,
+        home: bool = False,
+    ) -> None:
         super().__init__()
         from rnn_tui.core.compare import CompareCollector
 
@@ -124,33 +130,57 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
         # Textual's own "Quit" would leave without saving; ours below saves first.
         yield from (c for c in super().get_system_commands(screen) if c.title != "Quit")
         if isinstance(screen, TrainScreen):
-            yield SystemCommand("Pause or resume training", "Stop or restart the training steps (space)", screen.action_toggle_pause)
+            yield SystemCommand(
+                "Pause or resume training", "Stop or restart the training steps (space)", screen.action_toggle_pause
+            )
             yield SystemCommand("Save a checkpoint now", "Write latest.pt in the run folder (s)", screen.action_save)
             yield SystemCommand("Gate view", "Colour each character by a gate's value (g)", self.action_gates)
             yield SystemCommand("Interactive sampling", "Sample from the current weights (i)", self.action_sample)
-            yield SystemCommand("Gradient flow", "How far back the gradient reaches, now and at init (f)", self.action_gradflow)
-            yield SystemCommand("Live-sample temperature up", "Hotter live samples (t)", lambda: screen.action_temperature(1))
-            yield SystemCommand("Live-sample temperature down", "Cooler live samples (T)", lambda: screen.action_temperature(-1))
+            yield SystemCommand(
+                "Gradient flow", "How far back the gradient reaches, now and at init (f)", self.action_gradflow
+            )
+            yield SystemCommand(
+                "Live-sample temperature up", "Hotter live samples (t)", lambda: screen.action_temperature(1)
+            )
+            yield SystemCommand(
+                "Live-sample temperature down", "Cooler live samples (T)", lambda: screen.action_temperature(-1)
+            )
             yield SystemCommand("Toggle bits/nats", "Loss units on the chart (b)", screen.action_toggle_bits)
-            yield SystemCommand("Toggle the raw loss curve", "Show or hide the unsmoothed curve (r)", screen.action_toggle_raw)
+            yield SystemCommand(
+                "Toggle the raw loss curve", "Show or hide the unsmoothed curve (r)", screen.action_toggle_raw
+            )
             yield SystemCommand("Step", "While paused: one training step (.)", screen.action_step)
-            yield SystemCommand("Learning rate x2", "Double the learning rate from the next step (+)", lambda: screen.action_lr(2.0))
-            yield SystemCommand("Learning rate /2", "Halve the learning rate from the next step (-)", lambda: screen.action_lr(0.5))
+            yield SystemCommand(
+                "Learning rate x2", "Double the learning rate from the next step (+)", lambda: screen.action_lr(2.0)
+            )
+            yield SystemCommand(
+                "Learning rate /2", "Halve the learning rate from the next step (-)", lambda: screen.action_lr(0.5)
+            )
             yield SystemCommand("Reset", "The same settings from a fresh start, a new seed (R)", screen.action_reset)
             yield SystemCommand("New run", "Pick the text, cell and size of a new run (n)", screen.action_new_run)
             yield SystemCommand("Home", "The saved runs; this one keeps training (h)", self.go_home)
         from rnn_tui.ui.screens.home import HomeScreen
 
         if isinstance(screen, HomeScreen):
-            yield SystemCommand("Open the selected run", "Its dashboard, training on where it stopped (enter)", screen.action_open)
+            yield SystemCommand(
+                "Open the selected run", "Its dashboard, training on where it stopped (enter)", screen.action_open
+            )
             yield SystemCommand("New run", "Pick the text, cell and size (n)", screen.action_new)
-            yield SystemCommand("Compare the marked runs", "Overlaid curves and a table (space marks, c)", screen.action_compare)
+            yield SystemCommand(
+                "Compare the marked runs", "Overlaid curves and a table (space marks, c)", screen.action_compare
+            )
             yield SystemCommand("Rename the selected run", "Give it another name (F2)", screen.action_rename)
             yield SystemCommand("Delete the selected run", "Asks first (d)", screen.action_delete)
             yield SystemCommand("Sort the runs", "Last trained, name, best val, steps (o)", screen.action_sort)
-            yield SystemCommand("Sample from the selected run", "Its saved weights (i)", lambda: screen.action_view("sample"))
-            yield SystemCommand("Gate view of the selected run", "Its saved weights (g)", lambda: screen.action_view("gates"))
-            yield SystemCommand("Gradient flow of the selected run", "Its saved weights (f)", lambda: screen.action_view("gradflow"))
+            yield SystemCommand(
+                "Sample from the selected run", "Its saved weights (i)", lambda: screen.action_view("sample")
+            )
+            yield SystemCommand(
+                "Gate view of the selected run", "Its saved weights (g)", lambda: screen.action_view("gates")
+            )
+            yield SystemCommand(
+                "Gradient flow of the selected run", "Its saved weights (f)", lambda: screen.action_view("gradflow")
+            )
             yield SystemCommand("Mark the selected run", "For a comparison (space)", screen.action_mark)
             yield SystemCommand("Read the runs folder again", "(ctrl+r)", screen.action_refresh)
         yield SystemCommand("Help", "Keys and what the screens show (?)", self.action_help)
@@ -175,7 +205,7 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
             self.notify(message.message, title="Could not start the run", severity="error", timeout=20, markup=False)
             self.go_home()
             return
-        self.exit(return_code=getattr(message, "exit_code", 2), message=Text(f"rnn-tui: error: {message.message}"))
+        self.exit(return_code=message.exit_code, message=Text(f"rnn-tui: error: {message.message}"))
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         self.live_snapshot = message.snapshot
@@ -210,8 +240,13 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
             self.failed = event
             where = f"; checkpoint {event.checkpoint}" if event.checkpoint else ""
             log = f"; log {event.log_path}" if event.log_path else ""
-            self.notify(f"{event.message}\n{event.advice}{where}{log}", title="Training stopped", severity="error",
-                        timeout=30, markup=False)
+            self.notify(
+                f"{event.message}\n{event.advice}{where}{log}",
+                title="Training stopped",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
             if self.quitting:
                 self.exit(return_code=self.exit_code)
 

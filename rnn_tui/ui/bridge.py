@@ -25,8 +25,9 @@ class TrainerBridge:
         self.app = app
         self.request = request
         self.commands: queue.Queue = queue.Queue()
-        self.orchestrator = Orchestrator(request, self._sink, report_interval=report_interval,
-                                         commands=self.commands, progress=self._load_progress)
+        self.orchestrator = Orchestrator(
+            request, self._sink, report_interval=report_interval, commands=self.commands, progress=self._load_progress
+        )
         self.done = threading.Event()
         self.stop_reason: str | None = None
 
@@ -40,7 +41,9 @@ class TrainerBridge:
         return self.orchestrator.results
 
     def start(self) -> None:
-        self.app.run_worker(self._work, name="trainer", group="trainer", thread=True, exclusive=True, exit_on_error=False)
+        self.app.run_worker(
+            self._work, name="trainer", group="trainer", thread=True, exclusive=True, exit_on_error=False
+        )
 
     def _sink(self, event) -> None:
         from rnn_tui.core import events as ev
@@ -69,9 +72,8 @@ class TrainerBridge:
                 return  # the app asked for the stop and is leaving already
             user = isinstance(exc, UserError)
             text = str(exc) if user else f"could not prepare the run: {type(exc).__name__}: {exc}"
-            failed = SetupFailed(text.strip().splitlines()[0] if text.strip() else type(exc).__name__)
-            failed.exit_code = 2 if user else 1
-            self.app.post_message(failed)
+            line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            self.app.post_message(SetupFailed(line, 2 if user else 1))
         finally:
             self.done.set()
 

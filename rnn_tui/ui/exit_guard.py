@@ -16,8 +16,9 @@ HANG_SECONDS = 5.0
 
 
 class ExitGuard(threading.Thread):
-    def __init__(self, exiting: threading.Event, trainer_done, exit_code,
-                 hard_exit=os._exit, hang_seconds: float = HANG_SECONDS) -> None:
+    def __init__(
+        self, exiting: threading.Event, trainer_done, exit_code, hard_exit=os._exit, hang_seconds: float = HANG_SECONDS
+    ) -> None:
         super().__init__(daemon=True, name="rnn-tui-exit-guard")
         self.exiting = exiting
         self.trainer_done = trainer_done

@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-
 SSH_REDRAW_S = 2.0  # over SSH a viewer redraws the chart every 2 s (reports merged, no loss point lost)
 
 
@@ -28,8 +27,9 @@ def _makers(on_hangup: str, in_process: bool):
             return TrainerBridge(app, request, report_interval=interval)
         from rnn_tui.ui.remote import RemoteBridge
 
-        return RemoteBridge.launch(app, request, report_interval=interval, on_hangup=on_hangup,
-                                   min_interval=min_interval)
+        return RemoteBridge.launch(
+            app, request, report_interval=interval, on_hangup=on_hangup, min_interval=min_interval
+        )
 
     def attach(app, live):  # a viewer's hang-up never stops a training someone else may be watching
         from rnn_tui.ui.remote import RemoteBridge
@@ -50,8 +50,15 @@ def run_train_app(request, on_hangup: str = "stop", in_process: bool = False) ->
 
     make, attach = _makers(on_hangup, in_process)
     root = _root(request.runs_dir)
-    return _run_app(RnnTuiApp(bridge_factory=lambda app: make(app, request), compare=bool(request.compare),
-                              runs_root=root, bridge_maker=make, attach_maker=attach))
+    return _run_app(
+        RnnTuiApp(
+            bridge_factory=lambda app: make(app, request),
+            compare=bool(request.compare),
+            runs_root=root,
+            bridge_maker=make,
+            attach_maker=attach,
+        )
+    )
 
 
 def run_home_app(runs_dir: str | None, on_hangup: str = "stop", in_process: bool = False) -> int:
@@ -75,8 +82,13 @@ def run_attach_app(live) -> int:
     from rnn_tui.ui.app import RnnTuiApp
 
     make, attach = _makers("continue", False)
-    app = RnnTuiApp(bridge_factory=lambda app: attach(app, live), compare=bool(live.compare),
-                    runs_root=Path(live.run_dir).parent, bridge_maker=make, attach_maker=attach)
+    app = RnnTuiApp(
+        bridge_factory=lambda app: attach(app, live),
+        compare=bool(live.compare),
+        runs_root=Path(live.run_dir).parent,
+        bridge_maker=make,
+        attach_maker=attach,
+    )
     app.attached = True
     return _run_app(app)
 
@@ -84,8 +96,11 @@ def run_attach_app(live) -> int:
 def _run_app(app) -> int:
     from rnn_tui.ui.exit_guard import ExitGuard
 
-    guard = ExitGuard(app.exiting, lambda: app.bridge.done if app.bridge is not None else None,
-                      lambda: app.return_code if app.return_code is not None else app.exit_code)
+    guard = ExitGuard(
+        app.exiting,
+        lambda: app.bridge.done if app.bridge is not None else None,
+        lambda: app.return_code if app.return_code is not None else app.exit_code,
+    )
     guard.start()
     try:
         app.run()
@@ -149,8 +164,11 @@ def _say_where(bridge) -> None:
             head = f"rnn-tui: run {name} saved at step {result.step:,} ({result.reason}{best})"
         else:
             head = f"rnn-tui: run {name} stopped: {result.message}"
-        _safe_write(sys.stdout, f"{head}\n  folder:   {home_relative(result.run_dir)}\n"
-                                f"  continue: rnn-tui --resume {name}\n  sample:   rnn-tui sample {name}\n")
+        _safe_write(
+            sys.stdout,
+            f"{head}\n  folder:   {home_relative(result.run_dir)}\n"
+            f"  continue: rnn-tui --resume {name}\n  sample:   rnn-tui sample {name}\n",
+        )
 
 
 def _say_still_running(bridge) -> None:
@@ -158,11 +176,17 @@ def _say_still_running(bridge) -> None:
     name = bridge.run_name
     pid = f" (PID {bridge.pid})" if bridge.pid else ""
     if name is None:
-        _safe_write(sys.stdout, f"rnn-tui: the training goes on in the background{pid}, still preparing its run\n"
-                                f"  watch: rnn-tui attach   (once it has started)\n  list:  rnn-tui runs\n")
+        _safe_write(
+            sys.stdout,
+            f"rnn-tui: the training goes on in the background{pid}, still preparing its run\n"
+            f"  watch: rnn-tui attach   (once it has started)\n  list:  rnn-tui runs\n",
+        )
         return
-    _safe_write(sys.stdout, f"rnn-tui: run {name} goes on training in the background{pid}\n"
-                            f"  watch: rnn-tui attach {name}\n  stop:  rnn-tui stop {name}\n")
+    _safe_write(
+        sys.stdout,
+        f"rnn-tui: run {name} goes on training in the background{pid}\n"
+        f"  watch: rnn-tui attach {name}\n  stop:  rnn-tui stop {name}\n",
+    )
 
 
 def _safe_write(stream, text: str) -> None:
@@ -196,9 +220,9 @@ def _run_viewer(run: str, runs_dir: str | None, screen: str, settings: dict | No
 
 
 def load_snapshot(run: str, runs_dir: str | None):
+    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
     from rnn_tui.core.events import Snapshot
     from rnn_tui.core.paths import runs_dir as default_runs_dir
-    from rnn_tui.core.checkpoint import checked_state, load_checkpoint
     from rnn_tui.core.runs import resolve_run
 
     found, path = resolve_run(run, default_runs_dir(runs_dir))

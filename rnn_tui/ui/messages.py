@@ -32,9 +32,10 @@ class SnapshotReady(Message):
 class SetupFailed(Message):
     """The corpus or run could not be prepared: the app exits with this line and code 2."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__()
         self.message = message
+        self.exit_code = exit_code  # 2: the user's input; 1: anything else
 
 
 class CompareMeasured(Message):

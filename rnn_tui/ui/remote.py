@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -43,9 +44,18 @@ class _ValidationText:
 class RemoteBridge:
     can_leave_running = True  # the app may quit and leave the training going
 
-    def __init__(self, app, request=None, *, socket_path: Path | None = None, run_dir: str | None = None,
-                 pid: int | None = None, report_interval: float = 0.5, on_hangup: str = "continue",
-                 min_interval: float = 0.0):
+    def __init__(
+        self,
+        app,
+        request=None,
+        *,
+        socket_path: Path | None = None,
+        run_dir: str | None = None,
+        pid: int | None = None,
+        report_interval: float = 0.5,
+        on_hangup: str = "continue",
+        min_interval: float = 0.0,
+    ):
         from rnn_tui.core.orchestrate import RunRequest
 
         self.app = app
@@ -57,14 +67,14 @@ class RemoteBridge:
         self.report_interval = report_interval
         self.on_hangup = on_hangup
         self.min_interval = min_interval  # merge Progress reports closer than this (fewer redraws over SSH)
-        self.process = None
+        self.process: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.done = threading.Event()
         self.results: list = []
         self.prepared = None
         self.stop_reason: str | None = None
         self.left_running = False
-        self.started = None
+        self.started: ev.Started | None = None
         self.last_step = 0
         self._ended = False
         self._pending_progress: ev.Progress | None = None
@@ -159,11 +169,13 @@ class RemoteBridge:
             if self.sock is None:
                 from rnn_tui.core.service import connect
 
+                assert self.socket_path is not None, "attaching needs the run's socket"
                 try:
                     self._connected(connect(self.socket_path))
                 except OSError as exc:
-                    self._fail_setup(f"cannot reach the trainer of {self.run_name} ({exc.strerror or exc}); "
-                                     f"see `rnn-tui runs`", 2)
+                    self._fail_setup(
+                        f"cannot reach the trainer of {self.run_name} ({exc.strerror or exc}); see `rnn-tui runs`", 2
+                    )
                     return
             while not self._read_until_closed():
                 if self.left_running or not self._reconnect():
@@ -185,6 +197,7 @@ class RemoteBridge:
         """Read and post until the connection ends; True if it ended as the run did."""
         reader = wire.FrameReader(wire.EVENTS, defer=frozenset({"Snapshot"}))
         sock = self.sock
+        assert sock is not None, "reading starts once connected"
         while True:
             try:
                 data = sock.recv(1 << 20)
@@ -319,10 +332,13 @@ class RemoteBridge:
     def _report_death(self) -> None:
         code = self.process.poll() if self.process is not None else None
         how = f" (exit code {code})" if code not in (None, 0) and code > 0 else (f" (signal {-code})" if code else "")
-        if self.started is None and self.run_dir is None:
+        if self.run_dir is None:  # no run folder yet (Started sets it)
             if self.stop_reason is None:
-                self._fail_setup(f"the training process ended before the run started{how}; "
-                                 "try `rnn-tui CORPUS --headless` to see why", 1)
+                self._fail_setup(
+                    f"the training process ended before the run started{how}; "
+                    "try `rnn-tui CORPUS --headless` to see why",
+                    1,
+                )
             return
         name = self.run_name
         run = Path(self.run_dir)
@@ -330,19 +346,24 @@ class RemoteBridge:
 
         checkpoint = next((str(run / n) for n in ("latest.pt", "previous.pt") if (run / n).is_file()), None)
         log = str(run / LOG_FILE) if (run / LOG_FILE).is_file() else None
-        failed = ev.Failed(self.last_step, f"training process ended unexpectedly{how}",
-                           f"continue it with: rnn-tui --resume {name}", str(run), checkpoint, log)
+        failed = ev.Failed(
+            self.last_step,
+            f"training process ended unexpectedly{how}",
+            f"continue it with: rnn-tui --resume {name}",
+            str(run),
+            checkpoint,
+            log,
+        )
         self.results.append(failed)
         self.app.post_message(TrainerEvent(failed))
 
     def _fail_setup(self, message: str, exit_code: int) -> None:
-        failed = SetupFailed(message)
-        failed.exit_code = exit_code
-        self.app.post_message(failed)
+        self.app.post_message(SetupFailed(message, exit_code))
 
 
 def _prepared(run_dir: str, validation: str):
     """What the app reads of a prepared run: the validation text, and where samples are saved."""
     path = Path(run_dir)
-    return SimpleNamespace(corpus=_ValidationText(validation),
-                           run=SimpleNamespace(path=path, name=path.name, samples_dir=path / "samples"))
+    return SimpleNamespace(
+        corpus=_ValidationText(validation), run=SimpleNamespace(path=path, name=path.name, samples_dir=path / "samples")
+    )

@@ -25,8 +25,9 @@ FAST = [*TINY, "--log-every", "1", "--eval-every", "100", "--save-every", "1"]
 
 
 def cli(home, *args, timeout=60):
-    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, env=cli_env(home),
-                          cwd=REPO, timeout=timeout)
+    return subprocess.run(
+        [PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, env=cli_env(home), cwd=REPO, timeout=timeout
+    )
 
 
 class Terminal:
@@ -39,8 +40,15 @@ class Terminal:
         environment.update(TERM="xterm-256color", **(env or {}))
         if "SSH_CONNECTION" not in (env or {}):
             environment.pop("SSH_CONNECTION", None)  # the hang-up default must not depend on the test machine
-        self.proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", *args], stdin=slave, stdout=slave, stderr=slave,
-                                     env=environment, cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "rnn_tui", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=environment,
+            cwd=REPO,
+            start_new_session=True,
+        )
         os.close(slave)
         self.output = b""
 
@@ -142,10 +150,14 @@ def detached(home, corpus, name, cleanup, *extra):
 def test_detach_prints_the_name_and_stop_saves_it(runs_home, small_corpus, cleanup):
     proc, info = detached(runs_home, small_corpus, "bg", cleanup)
     assert proc.stdout == "bg\n"  # the name alone: NAME=$(rnn-tui corpus.txt --detach)
-    assert f"PID {info['pid']}" in proc.stderr and "rnn-tui attach bg" in proc.stderr and "rnn-tui stop bg" in proc.stderr
+    assert (
+        f"PID {info['pid']}" in proc.stderr and "rnn-tui attach bg" in proc.stderr and "rnn-tui stop bg" in proc.stderr
+    )
     wait_for(lambda: logged_steps(runs_home, "bg") > 20)
     listing = cli(runs_home, "runs")
-    assert re.search(rf"^  bg  PID {info['pid']}  since .*steps/s  \(rnn-tui attach bg\)$", listing.stdout, re.M), listing.stdout
+    assert re.search(rf"^  bg  PID {info['pid']}  since .*steps/s  \(rnn-tui attach bg\)$", listing.stdout, re.M), (
+        listing.stdout
+    )
     stopped = cli(runs_home, "stop", "bg")
     assert stopped.returncode == 0, stopped.stderr
     from rnn_tui.core.checkpoint import load_checkpoint

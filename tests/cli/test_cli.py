@@ -8,13 +8,38 @@ import pytest
 
 from tests.conftest import PYTHON, REPO, cli_env
 
-TINY = ["--hidden-size", "32", "--embed-size", "16", "--layers", "1", "--seq-len", "32", "--batch-size", "8",
-        "--precision", "fp32", "--device", "cpu", "--sample-every", "0", "--threads", "1"]
+TINY = [
+    "--hidden-size",
+    "32",
+    "--embed-size",
+    "16",
+    "--layers",
+    "1",
+    "--seq-len",
+    "32",
+    "--batch-size",
+    "8",
+    "--precision",
+    "fp32",
+    "--device",
+    "cpu",
+    "--sample-every",
+    "0",
+    "--threads",
+    "1",
+]
 
 
 def rnn_tui(home, *args, input=None, timeout=120):
-    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, env=cli_env(home),
-                          cwd=REPO, input=input, timeout=timeout)
+    return subprocess.run(
+        [PYTHON, "-m", "rnn_tui", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(home),
+        cwd=REPO,
+        input=input,
+        timeout=timeout,
+    )
 
 
 def assert_clear_error(proc, *needles):
@@ -91,25 +116,28 @@ def test_trace_json(trained, shared_home):
     assert len(data["top"][0]) == 5
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["missing.txt", "--headless"], ["no such file"]),
-    (["--headless", "--lr", "0"], ["--lr"]),
-    (["--headless", "--lr", "nan"], ["--lr"]),
-    (["--headless", "--lr", "inf"], ["--lr"]),
-    (["--headless", "--dropout", "1"], ["--dropout", "[0, 1)"]),
-    (["--headless", "--hidden-size", "-3"], ["--hidden-size"]),
-    (["--headless", "--batch-size", "0"], ["--batch-size"]),
-    (["--headless", "--device", "cuda"], ["CUDA is not available", "cpu"]),
-    (["--headless", "--device", "cuda:3"], ["cuda:3"]),
-    (["--headless", "--device", "mps"], ["mps"]),
-    (["--headless", "--layers", "two"], ["--layers", "two"]),
-    (["--headless", "--seed", "99999999999999999999999"], ["--seed", "2**63-1"]),
-    (["--headless", "--seed", "-1"], ["--seed"]),
-    (["--headless", "--lr", "1e300"], ["--lr", "(0, 10]"]),
-    (["--headless", "--layers", "100000"], ["--layers 100000", "billion parameters", "GB"]),
-    (["--headless", "--hidden-size", "1000000"], ["--hidden-size 1000000", "parameters"]),
-    (["--headless", "--threads", "1000000"], ["--threads", "4,096"]),
-])
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["missing.txt", "--headless"], ["no such file"]),
+        (["--headless", "--lr", "0"], ["--lr"]),
+        (["--headless", "--lr", "nan"], ["--lr"]),
+        (["--headless", "--lr", "inf"], ["--lr"]),
+        (["--headless", "--dropout", "1"], ["--dropout", "[0, 1)"]),
+        (["--headless", "--hidden-size", "-3"], ["--hidden-size"]),
+        (["--headless", "--batch-size", "0"], ["--batch-size"]),
+        (["--headless", "--device", "cuda"], ["CUDA is not available", "cpu"]),
+        (["--headless", "--device", "cuda:3"], ["cuda:3"]),
+        (["--headless", "--device", "mps"], ["mps"]),
+        (["--headless", "--layers", "two"], ["--layers", "two"]),
+        (["--headless", "--seed", "99999999999999999999999"], ["--seed", "2**63-1"]),
+        (["--headless", "--seed", "-1"], ["--seed"]),
+        (["--headless", "--lr", "1e300"], ["--lr", "(0, 10]"]),
+        (["--headless", "--layers", "100000"], ["--layers 100000", "billion parameters", "GB"]),
+        (["--headless", "--hidden-size", "1000000"], ["--hidden-size 1000000", "parameters"]),
+        (["--headless", "--threads", "1000000"], ["--threads", "4,096"]),
+    ],
+)
 def test_bad_options_are_one_clear_line(runs_home, args, needles):
     assert_clear_error(rnn_tui(runs_home, *args), *needles)
 
@@ -141,8 +169,14 @@ def test_app_without_a_terminal_suggests_headless(runs_home, small_corpus):
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signals_save_and_exit(runs_home, small_corpus, signum, code):
-    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--headless", "--name", "sig", *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(small_corpus), "--headless", "--name", "sig", *TINY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(runs_home),
+        cwd=REPO,
+    )
     metrics = runs_home / "runs" / "sig" / "metrics.jsonl"
     deadline = time.monotonic() + 60
     while not (metrics.exists() and metrics.stat().st_size > 0) and time.monotonic() < deadline:
@@ -169,8 +203,19 @@ def test_gradflow_json(trained, shared_home):
 
 
 def test_headless_compare_saves_each_run_and_prints_a_table(runs_home, small_corpus):
-    proc = rnn_tui(runs_home, str(small_corpus), "--headless", "--compare", "gru,rnn", "--match-params",
-                   "--max-steps", "25", "--name", "c", *TINY)
+    proc = rnn_tui(
+        runs_home,
+        str(small_corpus),
+        "--headless",
+        "--compare",
+        "gru,rnn",
+        "--match-params",
+        "--max-steps",
+        "25",
+        "--name",
+        "c",
+        *TINY,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-2:] == [str(runs_home / "runs" / "c-gru"), str(runs_home / "runs" / "c-rnn")]

@@ -1,8 +1,9 @@
 """torchrun with 2 CPU processes on the gloo backend: one run saved once, the loss falls, resume works."""
 
-import pytest
 import json
 import subprocess
+
+import pytest
 
 from tests.cli.test_cli import TINY, rnn_tui
 from tests.conftest import PYTHON, REPO, cli_env
@@ -11,14 +12,31 @@ pytestmark = pytest.mark.slow
 
 
 def torchrun(home, *args, nproc=2):
-    return subprocess.run([PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-                           "-m", "rnn_tui", *args], capture_output=True, text=True, env=cli_env(home), cwd=REPO,
-                          timeout=240)
+    return subprocess.run(
+        [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc), "-m", "rnn_tui", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(home),
+        cwd=REPO,
+        timeout=240,
+    )
 
 
 def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus):
-    proc = torchrun(runs_home, str(small_corpus), "--headless", "--name", "ddp", "--max-steps", "60", "--lr", "5e-3", "--log-every", "1",
-                    *TINY)
+    proc = torchrun(
+        runs_home,
+        str(small_corpus),
+        "--headless",
+        "--name",
+        "ddp",
+        "--max-steps",
+        "60",
+        "--lr",
+        "5e-3",
+        "--log-every",
+        "1",
+        *TINY,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = runs_home / "runs" / "ddp"
     assert proc.stdout.strip().splitlines()[-1] == str(run)  # printed once, by rank 0

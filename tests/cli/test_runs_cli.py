@@ -14,8 +14,16 @@ from tests.core.helpers import train
 
 
 def cli(home, *args, cwd=REPO, env=None, timeout=120, **kw):
-    return subprocess.run([PYTHON, "-m", "rnn_tui", *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False,
-                          env={**cli_env(home), **(env or {})}, **kw)
+    return subprocess.run(
+        [PYTHON, "-m", "rnn_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        check=False,
+        env={**cli_env(home), **(env or {})},
+        **kw,
+    )
 
 
 def tree(folder):
@@ -43,16 +51,26 @@ def test_runs_delete_never_touches_a_project_folder(runs_home, run_r, tmp_path):
     assert not run_r.path.exists() and tree(proj) == before
 
 
-@pytest.mark.parametrize("name", ["../../escaped", "/tmp/abs-run", ".", "..", "a/b", "x" * 300, "-x", ".hidden", "a\x1bb"])
+@pytest.mark.parametrize(
+    "name", ["../../escaped", "/tmp/abs-run", ".", "..", "a/b", "x" * 300, "-x", ".hidden", "a\x1bb"]
+)
 def test_a_bad_name_is_refused_up_front_and_nothing_is_written(runs_home, small_corpus, tmp_path, name):
     proc = cli(runs_home, str(small_corpus), "--headless", "--max-steps", "1", f"--name={name}", *TINY, cwd=tmp_path)
     assert_clear_error(proc, "--name")
-    assert not (runs_home / "runs").exists() and not (tmp_path / "escaped").exists() and not os.path.exists("/tmp/abs-run")
+    assert (
+        not (runs_home / "runs").exists() and not (tmp_path / "escaped").exists() and not os.path.exists("/tmp/abs-run")
+    )
 
 
 def test_runs_delete_refuses_a_live_run_and_force_stops_it_first(runs_home, small_corpus):
-    trainer = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--headless", "--name", "live", *TINY],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO)
+    trainer = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(small_corpus), "--headless", "--name", "live", *TINY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(runs_home),
+        cwd=REPO,
+    )
     try:
         metrics = runs_home / "runs" / "live" / "metrics.jsonl"
         deadline = time.monotonic() + 60
@@ -111,8 +129,10 @@ def test_runs_fits_80_columns_and_takes_a_prefix_or_last(runs_home, small_corpus
     from rnn_tui.core.session import prepare
     from tests.core.helpers import overrides
 
-    long_names = ["shakespeare_tragedies_and_comedies-lstm-20240101-120000",
-                  "shakespeare_tragedies_and_comedies-lstm-20240101-130000"]
+    long_names = [
+        "shakespeare_tragedies_and_comedies-lstm-20240101-120000",
+        "shakespeare_tragedies_and_comedies-lstm-20240101-130000",
+    ]
     for name in long_names:
         prepare(str(small_corpus), overrides(), name=name).lock.release()
     train(small_corpus, name="newest", max_steps=3)
@@ -138,8 +158,16 @@ def test_sample_prints_the_prime_then_the_text_and_a_final_newline(runs_home, ru
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_sample_into_a_full_disk_is_one_line(runs_home, run_r):
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([PYTHON, "-m", "rnn_tui", "sample", "r", "--length", "50"], stdout=full,
-                              stderr=subprocess.PIPE, text=True, env=cli_env(runs_home), cwd=REPO, timeout=60, check=False)
+        proc = subprocess.run(
+            [PYTHON, "-m", "rnn_tui", "sample", "r", "--length", "50"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(runs_home),
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
     assert_clear_error(proc, "No space left")
 
 
@@ -147,7 +175,9 @@ def test_compare_refuses_a_taken_name_before_training_anything(runs_home, small_
     (runs_home / "runs" / "cm-gru").mkdir(parents=True)
     (runs_home / "runs" / "cm-gru" / "config.json").write_text("{}")
     started = time.monotonic()
-    proc = cli(runs_home, str(small_corpus), "--headless", "--compare", "lstm,gru", "--name", "cm", "--max-steps", "5", *TINY)
+    proc = cli(
+        runs_home, str(small_corpus), "--headless", "--compare", "lstm,gru", "--name", "cm", "--max-steps", "5", *TINY
+    )
     assert_clear_error(proc, "cm-gru already exists")
     assert not (runs_home / "runs" / "cm-lstm").exists() and time.monotonic() - started < 30
 
@@ -161,9 +191,14 @@ def test_resume_with_another_name_and_gradflow_with_one_character(runs_home, run
 def test_a_lock_that_is_a_folder_and_crafted_checkpoints_are_one_line(runs_home, run_r, tmp_path):
     from rnn_tui.core.checkpoint import load_checkpoint, save_checkpoint
 
-    state = {k: v for k, v in load_checkpoint(run_r.checkpoint("latest")).items() if k not in ("format", "format_version")}
-    cases = {"list.pt": {"config": [1, 2]}, "step.pt": {"step": "abc"},
-             "nan.pt": {"model": {k: torch.full_like(v, float("nan")) for k, v in state["model"].items()}}}
+    state = {
+        k: v for k, v in load_checkpoint(run_r.checkpoint("latest")).items() if k not in ("format", "format_version")
+    }
+    cases = {
+        "list.pt": {"config": [1, 2]},
+        "step.pt": {"step": "abc"},
+        "nan.pt": {"model": {k: torch.full_like(v, float("nan")) for k, v in state["model"].items()}},
+    }
     for name, change in cases.items():
         save_checkpoint({**state, **change}, tmp_path / name)
         needle = "weights are not finite" if name == "nan.pt" else "corrupt checkpoint"
@@ -193,8 +228,10 @@ def test_a_read_only_runs_folder_is_one_line(runs_home, run_r, tmp_path):
     try:
         before = tree(run_r.path)
         assert_clear_error(cli(runs_home, "runs", "delete", "r", "--yes", "--runs-dir", str(view)), "read-only")
-        assert_clear_error(cli(runs_home, "--headless", "--resume", "r", "--runs-dir", str(view), "--max-steps", "5"),
-                           "Read-only file system")
+        assert_clear_error(
+            cli(runs_home, "--headless", "--resume", "r", "--runs-dir", str(view), "--max-steps", "5"),
+            "Read-only file system",
+        )
         assert tree(run_r.path) == before
     finally:
         subprocess.run(["umount", str(view)], capture_output=True, check=False)

@@ -3,6 +3,7 @@ whether to stop the training (it runs in a process of its own) and, told to stop
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -33,8 +34,15 @@ def test_hangup_saves_the_run_and_the_process_exits(runs_home, small_corpus, sig
     env = cli_env(runs_home)
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
     env.pop("SSH_CONNECTION", None)  # a local terminal: a hang-up saves and stops the training
-    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "tui", *TINY],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "tui", *TINY],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+    )
     os.close(slave)
     metrics = runs_home / "runs" / "tui" / "metrics.jsonl"
     try:
@@ -68,8 +76,9 @@ def test_dumb_terminal_gets_a_clear_line(runs_home, small_corpus):
     master, slave = pty.openpty()
     env = cli_env(runs_home)
     env["TERM"] = "dumb"
-    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus)], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, cwd=REPO)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(small_corpus)], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO
+    )
     os.close(slave)
     assert proc.wait(timeout=30) == 2
     output = b""
@@ -89,6 +98,21 @@ def test_dumb_terminal_gets_a_clear_line(runs_home, small_corpus):
     assert "TERM=dumb" in text and "--headless" in text and "Traceback" not in text
 
 
+# What each key waits to see before the next is sent: a loaded CPU can make a screen late, and a key
+# typed before its screen is up goes elsewhere (Enter before the palette has matched picks another entry).
+WAIT_FOR = {b"\x10": b"Search for commands", b"save and quit": b"Stop training, save the run"}
+QUIT_KEYS = (b"q", b"\x11", b"\x03")  # the first one asks: stop the training, or leave it running
+
+
+def _read_until(fd, needle, seconds):
+    """Read until ``needle`` has been drawn (text only: the escape codes between cells are removed)."""
+    out = b""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and needle not in re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", out):
+        out += _read_all(fd, 0.1)
+    return out
+
+
 def _read_all(fd, seconds):
     out = b""
     end = time.monotonic() + seconds
@@ -105,10 +129,19 @@ def _read_all(fd, seconds):
     return out
 
 
-@pytest.mark.parametrize("keys", [[b"q", b"s"], [b"\x11", b"s"], [b"\x03", b"s"],
-                                  [b"\x10", b"save and quit", b"\r", b"s"], [b"q", b"q"], [b"q", b"\x03"],
-                                  [b"--in-process", b"q"]],
-                         ids=["q", "ctrl+q", "ctrl+c", "palette", "q-twice", "q-ctrl+c", "in-process"])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [b"q", b"s"],
+        [b"\x11", b"s"],
+        [b"\x03", b"s"],
+        [b"\x10", b"save and quit", b"\r", b"s"],  # each key waits for the screen it needs (WAIT_FOR)
+        [b"q", b"q"],
+        [b"q", b"\x03"],
+        [b"--in-process", b"q"],
+    ],
+    ids=["q", "ctrl+q", "ctrl+c", "palette", "q-twice", "q-ctrl+c", "in-process"],
+)
 def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, keys):
     """ctrl+q and the palette once left training running unseen, with no checkpoint written."""
     master, slave = pty.openpty()
@@ -116,8 +149,15 @@ def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, key
     env.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
     options = [k.decode() for k in keys if k.startswith(b"--")]  # the trainer on a thread of the app: q saves
     keys = [k for k in keys if not k.startswith(b"--")]
-    proc = subprocess.Popen([PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "way", *TINY, *options],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(small_corpus), "--name", "way", *TINY, *options],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO,
+        start_new_session=True,
+    )
     os.close(slave)
     metrics = runs_home / "runs" / "way" / "metrics.jsonl"
     output = b""
@@ -126,9 +166,13 @@ def test_every_way_out_saves_the_run_and_says_where(runs_home, small_corpus, key
         while not (metrics.exists() and metrics.stat().st_size > 0):
             assert time.monotonic() < deadline and proc.poll() is None
             output += _read_all(master, 0.2)
-        for chunk in keys:
+        for index, chunk in enumerate(keys):
             os.write(master, chunk)
-            output += _read_all(master, 0.6)
+            asks = chunk in QUIT_KEYS and not any(k in QUIT_KEYS for k in keys[:index]) and not options
+            if chunk in WAIT_FOR or asks:
+                output += _read_until(master, WAIT_FOR.get(chunk, b"leave it running"), 15)
+            else:
+                output += _read_all(master, 0.6)
         deadline = time.monotonic() + 20
         while proc.poll() is None and time.monotonic() < deadline:
             output += _read_all(master, 0.2)

@@ -11,8 +11,12 @@ def overrides(**changes):
 
 
 def train(corpus, name="run", resume=None, commands=None, hook=None, defer=None, report_interval=None, **changes):
-    prepared = prepare(str(corpus) if corpus else None, overrides(**changes) if not resume else changes,
-                       name=None if resume else name, resume=resume)
+    prepared = prepare(
+        str(corpus) if corpus else None,
+        overrides(**changes) if not resume else changes,
+        name=None if resume else name,
+        resume=resume,
+    )
     trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume)
     if hook:
         trainer.step_hook = hook(trainer)

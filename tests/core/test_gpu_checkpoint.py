@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from rnn_tui.core import events as ev
+from rnn_tui.core.checkpoint import load_checkpoint
 from rnn_tui.core.config import SampleConfig
 from rnn_tui.core.corpus import Vocab
 from rnn_tui.core.gates import trace
 from rnn_tui.core.model import build_from_weights
-from rnn_tui.core.checkpoint import load_checkpoint
 from rnn_tui.core.sampling import sample_text
 from tests.core.helpers import train
 

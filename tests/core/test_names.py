@@ -14,10 +14,26 @@ from rnn_tui.core.paths import (
 from rnn_tui.core.runs import default_name
 
 
-@pytest.mark.parametrize("name", [
-    "../../escaped", "/abs/path", ".", "..", "a/b", "a\\b", "x" * 101, "", "-rf", ".hidden", " padded", "tab\tname",
-    "esc\x1b[31m", "nul\x00", "bad\udcff",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../escaped",
+        "/abs/path",
+        ".",
+        "..",
+        "a/b",
+        "a\\b",
+        "x" * 101,
+        "",
+        "-rf",
+        ".hidden",
+        " padded",
+        "tab\tname",
+        "esc\x1b[31m",
+        "nul\x00",
+        "bad\udcff",
+    ],
+)
 def test_unsafe_names_are_refused_in_one_line(name):
     assert run_name_problem(name)
     with pytest.raises(RunError) as info:
@@ -37,8 +53,19 @@ def test_default_names_from_any_corpus_file_name_are_safe(stem):
 
 
 def test_what_counts_as_our_file():
-    for name in ("latest.pt", "previous.pt", "best.pt", "metrics.jsonl", "config.json", "run.json", "lock", "error.log",
-                 ".latest.pt.tmp-123", ".config.json.tmp-9", ".write-test-42"):
+    for name in (
+        "latest.pt",
+        "previous.pt",
+        "best.pt",
+        "metrics.jsonl",
+        "config.json",
+        "run.json",
+        "lock",
+        "error.log",
+        ".latest.pt.tmp-123",
+        ".config.json.tmp-9",
+        ".write-test-42",
+    ):
         assert is_run_file(name), name
     for name in ("main.py", "notes.txt", ".git", ".bashrc.tmp-1", "latest.pt.bak", "src"):
         assert not is_run_file(name), name

@@ -8,8 +8,21 @@ from rnn_tui.core import events as ev
 from rnn_tui.core.errors import ConfigError, UserError
 from rnn_tui.core.orchestrate import Orchestrator, RunRequest, signal_reason
 
-TINY = dict(layers=1, hidden_size=16, embed_size=8, seq_len=16, batch_size=4, eval_every=5, eval_chars=500,
-            log_every=1, sample_every=0, save_every=0, precision="fp32", device="cpu", threads=1)
+TINY = dict(
+    layers=1,
+    hidden_size=16,
+    embed_size=8,
+    seq_len=16,
+    batch_size=4,
+    eval_every=5,
+    eval_chars=500,
+    log_every=1,
+    sample_every=0,
+    save_every=0,
+    precision="fp32",
+    device="cpu",
+    threads=1,
+)
 
 
 def test_options_become_one_request():

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 from rnn_tui.cli.headless import _PlainView
-from rnn_tui.core import checkpoint
+from rnn_tui.core import checkpoint, wire
 from rnn_tui.core import commands as cmd
 from rnn_tui.core import events as ev
-from rnn_tui.core import wire
 from rnn_tui.core.checkpoint import load_checkpoint
 from rnn_tui.core.replay import Replay
 from rnn_tui.core.service import LiveServer, connect

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from rnn_tui.core import events as ev
-from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint, peek_checkpoint, save_checkpoint
+from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.runs import Run, RunLock
 from rnn_tui.core.session import prepare
 from rnn_tui.core.trainer import Trainer
@@ -24,14 +24,22 @@ from tests.conftest import tiny_config
 
 def start(corpus, name="r", resume=None, **changes):
     """A prepared run (a new one, or a resume with ``changes`` as the only flags given)."""
-    overrides = changes if resume else tiny_config(**{"threads": 1, **changes}).to_dict()  # one thread: steady on a busy CPU
+    overrides = (
+        changes if resume else tiny_config(**{"threads": 1, **changes}).to_dict()
+    )  # one thread: steady on a busy CPU
     return prepare(str(corpus) if corpus else None, overrides, name=None if resume else name, resume=resume)
 
 
 def train(corpus=None, name="r", resume=None, hook=None, report_interval=0.25, **changes):
     prepared = start(corpus, name, resume, **changes)
-    trainer = Trainer(prepared.config, prepared.corpus, prepared.run, resume=prepared.resume, notes=tuple(prepared.notes),
-                      report_interval=report_interval)
+    trainer = Trainer(
+        prepared.config,
+        prepared.corpus,
+        prepared.run,
+        resume=prepared.resume,
+        notes=tuple(prepared.notes),
+        report_interval=report_interval,
+    )
     if hook:
         trainer.step_hook = hook(trainer)
     events = []
@@ -44,7 +52,11 @@ def train(corpus=None, name="r", resume=None, hook=None, report_interval=0.25, *
 
 def files(folder, but=()):
     """Every file's bytes and mtime: what "nothing was touched" compares."""
-    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir()) if p.is_file() and p.name not in but}
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name not in but
+    }
 
 
 def notes(events):
@@ -60,6 +72,7 @@ def rewrite(path, source, **changes):
 
 # ---- item 4: best saves never starve autosaves ---------------------------------------------------
 
+
 def test_best_saves_do_not_reset_the_autosave_clock(small_corpus):
     seen = {}
 
@@ -69,6 +82,7 @@ def test_best_saves_do_not_reset_the_autosave_clock(small_corpus):
             time.sleep(0.02)  # and every step outlasts --save-every
             if step == 15:
                 seen["latest"] = peek_checkpoint(trainer.run_.checkpoint("latest"))
+
         return on_step
 
     train(small_corpus, max_steps=16, eval_every=1, eval_chars=256, save_every=0.01, hook=hook)
@@ -77,9 +91,12 @@ def test_best_saves_do_not_reset_the_autosave_clock(small_corpus):
 
 # ---- item 5: best.pt only gets better; history cut only past the step resumed from -------------
 
+
 def test_best_never_gets_worse_across_a_resume(small_corpus):
     _, _, run, _ = train(small_corpus, max_steps=20, eval_every=10)
-    rewrite(run.checkpoint("best"), run.checkpoint("best"), best_val_loss=0.01, step=20)  # better than any it will reach
+    rewrite(
+        run.checkpoint("best"), run.checkpoint("best"), best_val_loss=0.01, step=20
+    )  # better than any it will reach
     best_bytes = run.checkpoint("best").read_bytes()
     result, events, _, trainer = train(resume="r", max_steps=40)
     assert result.step == 40 and trainer.best_val == 0.01
@@ -132,6 +149,7 @@ def test_truncate_metrics_writes_nothing_when_nothing_changes(tmp_path):
 
 # ---- item 6: nothing written before the lock is held ----------------------------------------------
 
+
 def test_a_refused_second_trainer_touches_nothing(small_corpus):
     _, _, run, _ = train(small_corpus, max_steps=10)
     with open(run.metrics_path, "a") as fh:
@@ -148,9 +166,15 @@ def test_a_refused_second_trainer_touches_nothing(small_corpus):
 
 # ---- item 7: a save sequence safe at every instant; resume from the newest complete checkpoint --
 
+
 def _state(step, fill=0.0):
-    return {"config": {"cell": "lstm"}, "vocab": "ab", "model": {"w": torch.full((2000,), fill)}, "step": step,
-            "best_val_loss": None}
+    return {
+        "config": {"cell": "lstm"},
+        "vocab": "ab",
+        "model": {"w": torch.full((2000,), fill)},
+        "step": step,
+        "best_val_loss": None,
+    }
 
 
 def test_a_crash_at_any_instant_of_a_save_leaves_a_newest_complete_checkpoint(tmp_path, monkeypatch):
@@ -164,6 +188,7 @@ def test_a_crash_at_any_instant_of_a_save_leaves_a_newest_complete_checkpoint(tm
             shutil.copytree(tmp_path, copy)
             snapshots.append(copy)
             return real(*args, **kwargs)
+
         return wrapped
 
     monkeypatch.setattr(os, "replace", snapshot(os.replace))
@@ -220,6 +245,7 @@ def test_a_complete_orphan_newer_than_latest_is_resumed(small_corpus):
 
 
 # ---- item 8: compatibility checked before anything is written -----------------------------------
+
 
 def test_an_optimizer_state_that_does_not_fit_is_refused_before_anything_is_written(small_corpus):
     _, _, run, _ = train(small_corpus, max_steps=10)
@@ -294,7 +320,9 @@ def _sample_at_random(seed):
                 trainer.live_sample(trainer.snapshot())
             if step >= trainer.config.max_steps - 1:
                 stop.set()
+
         return on_step
+
     return hook
 
 
@@ -314,6 +342,7 @@ def test_n_steps_and_a_resume_for_n_more_equal_2n_steps_exactly(small_corpus):
 
 
 # ---- item 10: a full disk ---------------------------------------------------------------------------
+
 
 class _FillingFile:
     """A file on a disk that fills up after ``room`` bytes."""
@@ -369,10 +398,13 @@ def test_a_full_disk_pauses_saving_then_it_retries_and_training_never_crashes(sm
             if step == 25:
                 seen["during"] = load_checkpoint(trainer.run_.checkpoint("latest"))["step"]
                 runs.create_file = real_create
+
         return on_step
 
     try:
-        result, events, run, _ = train(small_corpus, max_steps=30, save_every=0.02, eval_every=5, eval_chars=256, hook=hook)
+        result, events, run, _ = train(
+            small_corpus, max_steps=30, save_every=0.02, eval_every=5, eval_chars=256, hook=hook
+        )
     finally:
         runs.create_file = real_create
     warnings = [e.message for e in events if isinstance(e, ev.Notice)]
@@ -403,6 +435,7 @@ def test_metrics_rows_are_appended_whole_or_not_at_all(tmp_path, monkeypatch):
 
 
 # ---- items 12 and 14: setup errors, and a corpus path that outlives the working directory ------
+
 
 def test_a_damaged_metrics_line_does_not_stop_a_resume(small_corpus):
     _, _, run, _ = train(small_corpus, max_steps=5)

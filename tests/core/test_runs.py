@@ -5,8 +5,8 @@ import sys
 import pytest
 import torch
 
-from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from rnn_tui.core.errors import CheckpointError, RunError
 from rnn_tui.core.runs import Run, RunLock
 from tests.conftest import REPO
 from tests.core.helpers import train
@@ -23,8 +23,14 @@ class Evil:
 
 
 def test_checkpoint_round_trip(tmp_path):
-    state = {"config": {"cell": "lstm"}, "vocab": "ab", "model": {"w": torch.randn(3, 3)}, "step": 7,
-             "hidden": [torch.zeros(1, 2, 3)], "best_val_loss": None}
+    state = {
+        "config": {"cell": "lstm"},
+        "vocab": "ab",
+        "model": {"w": torch.randn(3, 3)},
+        "step": 7,
+        "hidden": [torch.zeros(1, 2, 3)],
+        "best_val_loss": None,
+    }
     save_checkpoint(state, tmp_path / "latest.pt")
     back = load_checkpoint(tmp_path / "latest.pt")
     assert back["step"] == 7 and torch.equal(back["model"]["w"], state["model"]["w"]) and back["format"] == FORMAT
@@ -53,7 +59,7 @@ def test_truncated_checkpoint_names_the_intact_one(tmp_path):
 
 
 def test_garbage_other_program_and_newer_version(tmp_path):
-    for attempt in range(20):  # random bytes fail in many ways inside the unpickler: every one is a clear refusal
+    for _attempt in range(20):  # random bytes fail in many ways inside the unpickler: every one is a clear refusal
         (tmp_path / "junk.pt").write_bytes(os.urandom(1000))
         with pytest.raises(CheckpointError, match="corrupt|refused"):
             load_checkpoint(tmp_path / "junk.pt")
@@ -77,7 +83,8 @@ def dying_save(obj, fh, *a, **k):
     fh.flush()
     os._exit(9)
 runs.torch.save = dying_save
-runs.save_checkpoint({{"config": {{}}, "vocab": "ab", "model": {{"w": torch.ones(10)}}, "step": 2}}, runs.Path({str(tmp_path / 'latest.pt')!r}), keep_previous=True)
+runs.save_checkpoint({{"config": {{}}, "vocab": "ab", "model": {{"w": torch.ones(10)}}, "step": 2}},
+                     runs.Path({str(tmp_path / "latest.pt")!r}), keep_previous=True)
 """
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
     assert proc.returncode == 9
@@ -94,7 +101,9 @@ def test_disk_full_during_save_cleans_up_and_keeps_the_old_file(tmp_path, monkey
 
     monkeypatch.setattr(torch, "save", full)
     with pytest.raises(OSError):
-        save_checkpoint({"config": {}, "vocab": "ab", "model": {}, "step": 2}, tmp_path / "latest.pt", keep_previous=True)
+        save_checkpoint(
+            {"config": {}, "vocab": "ab", "model": {}, "step": 2}, tmp_path / "latest.pt", keep_previous=True
+        )
     monkeypatch.undo()
     assert load_checkpoint(tmp_path / "latest.pt")["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]
@@ -116,12 +125,20 @@ def test_save_failure_during_training_is_a_warning_not_a_crash(small_corpus, mon
 def test_second_process_on_the_same_run_is_refused_with_the_pid(tmp_path):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import sys, time; sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
 from rnn_tui.core.runs import RunLock
 lock = RunLock(Path({str(run_dir)!r})).acquire(); print("locked", flush=True); time.sleep(30)
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RunError, match=f"PID {holder.pid}"):
@@ -348,7 +365,9 @@ def test_a_damaged_config_shows_that_run_as_damaged_and_hides_no_other(tmp_path,
 
     for name in ("good", "bad"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "config.json").write_text('{"train": {"cell": "rnn", "layers": 1, "hidden_size": 8}, "corpus": {}}')
+        (tmp_path / name / "config.json").write_text(
+            '{"train": {"cell": "rnn", "layers": 1, "hidden_size": 8}, "corpus": {}}'
+        )
         (tmp_path / name / "metrics.jsonl").write_text('{"step": 5, "val_loss": 3.0}\n')
     (tmp_path / "bad" / "config.json").write_text(config)
     summaries = {r.name: r.summary() for r in list_runs(tmp_path)}
@@ -409,14 +428,17 @@ def test_new_run_refuses_bad_and_taken_names_before_writing(tmp_path):
 # ---- crafted checkpoints --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"config": [1, 2]}, "config is not a mapping"),
-    ({"step": "abc"}, "step is 'abc'"),
-    ({"vocab": ["a", "b"]}, "vocabulary"),
-    ({"config": {"cell": "lstm", "layers": "2", "hidden_size": 32, "embed_size": 16}}, "layers"),
-    ({"model": {"w": "not a tensor"}}, "tensors"),
-    ("nan", "weights are not finite"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"config": [1, 2]}, "config is not a mapping"),
+        ({"step": "abc"}, "step is 'abc'"),
+        ({"vocab": ["a", "b"]}, "vocabulary"),
+        ({"config": {"cell": "lstm", "layers": "2", "hidden_size": 32, "embed_size": 16}}, "layers"),
+        ({"model": {"w": "not a tensor"}}, "tensors"),
+        ("nan", "weights are not finite"),
+    ],
+)
 def test_crafted_checkpoints_are_refused_in_one_line(small_corpus, change, message):
     from rnn_tui.core.checkpoint import checked_state
 

@@ -57,8 +57,14 @@ def test_filtered_probs_top_k_top_p():
 
 
 def test_bad_settings_refused(model):
-    for bad in (dict(temperature=-1.0), dict(temperature=float("nan")), dict(top_p=0.0), dict(top_k=0), dict(length=0),
-                dict(length=10**9)):
+    for bad in (
+        dict(temperature=-1.0),
+        dict(temperature=float("nan")),
+        dict(top_p=0.0),
+        dict(top_k=0),
+        dict(length=0),
+        dict(length=10**9),
+    ):
         with pytest.raises(ConfigError):
             text(model, **bad)
 

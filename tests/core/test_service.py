@@ -19,13 +19,13 @@ from rnn_tui.core.service import MERGE_AFTER, LiveServer, _Frame, _Viewer, conne
 
 
 def started(run_dir, start_step=0):
-    return ev.Started(str(run_dir), run_dir.name, {"cell": "lstm"}, 10, "cpu", "CPU", "fp32", 5, 100, 10, 4,
-                      start_step)
+    return ev.Started(str(run_dir), run_dir.name, {"cell": "lstm"}, 10, "cpu", "CPU", "fp32", 5, 100, 10, 4, start_step)
 
 
 def progress(step, losses=None):
-    return ev.Progress(step, 0, 0.5, losses if losses is not None else ((step, 2.0 + 1 / step),), 1.0, 1e-3, 0.5,
-                       1.0, None, 0, 0)
+    return ev.Progress(
+        step, 0, 0.5, losses if losses is not None else ((step, 2.0 + 1 / step),), 1.0, 1e-3, 0.5, 1.0, None, 0, 0
+    )
 
 
 class Client:
@@ -135,15 +135,31 @@ def test_a_peer_of_another_user_is_turned_away(server, run_dir, monkeypatch):
 def test_a_late_viewer_gets_the_run_as_it_stands(server, run_dir):
     serving(server, run_dir)
     weights = {"w": torch.ones(2)}
-    for event in (progress(5), ev.EvalResult(5, 2.0, 2.0, True), progress(7), ev.Sample(7, "text", 0.8),
-                  ev.Saved(6, "p", "latest", "autosave"), ev.StateChanged("paused"), ev.Snapshot(7, {}, "ab", weights)):
+    for event in (
+        progress(5),
+        ev.EvalResult(5, 2.0, 2.0, True),
+        progress(7),
+        ev.Sample(7, "text", 0.8),
+        ev.Saved(6, "p", "latest", "autosave"),
+        ev.StateChanged("paused"),
+        ev.Snapshot(7, {}, "ab", weights),
+    ):
         server.publish(event)
     wait_for(lambda: server.replay.snapshot is not None)
     late = Client(run_dir / "live.sock")
     records = late.read_until(lambda rs: any(isinstance(r, ev.Snapshot) for r in rs))
     kinds = [type(r).__name__ for r in records]
-    assert kinds == ["Welcome", "Started", "RunText", "EvalResult", "Progress", "Sample", "Saved", "StateChanged",
-                     "Snapshot"]
+    assert kinds == [
+        "Welcome",
+        "Started",
+        "RunText",
+        "EvalResult",
+        "Progress",
+        "Sample",
+        "Saved",
+        "StateChanged",
+        "Snapshot",
+    ]
     assert records[0].state == "paused"
     assert records[1].start_step == 7  # the dashboard reads steps up to 7 from metrics.jsonl
     assert records[2].validation == "the validation text"
@@ -229,8 +245,18 @@ def test_compared_runs_replay_whole_for_a_late_viewer(tmp_path):
             replay.record(ev.Finished(3, "max_steps", str(tmp_path / cell), None, 1.0))
             replay.record(ev.CompareMeasured("rnn", 0.5))
     kinds = [type(e).__name__ for e in replay.events()]
-    assert kinds == ["CompareStarted", "Started", "EvalResult", "Progress", "Finished", "CompareMeasured",
-                     "CompareStarted", "Started", "EvalResult", "Progress"]
+    assert kinds == [
+        "CompareStarted",
+        "Started",
+        "EvalResult",
+        "Progress",
+        "Finished",
+        "CompareMeasured",
+        "CompareStarted",
+        "Started",
+        "EvalResult",
+        "Progress",
+    ]
     first_curve = replay.events()[3]
     assert [s for s, _ in first_curve.losses] == [1, 2, 3]  # the whole curve of a finished compared run
 

@@ -13,7 +13,6 @@ from rnn_tui.core.batches import Streams, learning_rate
 from rnn_tui.core.checkpoint import load_checkpoint
 from tests.core.helpers import losses, train
 
-
 DEFERRED = pytest.mark.parametrize("defer", [False, True], ids=["checked", "deferred"])
 
 
@@ -76,6 +75,7 @@ def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus, def
             if step >= 5:
                 with torch.no_grad():
                     trainer.model.head.bias.fill_(float("nan"))
+
         return poison
 
     result, events, run = train(small_corpus, max_steps=50, hook=hook, defer=defer, report_interval=0.0)
@@ -92,8 +92,9 @@ def test_nan_skips_then_rolls_back_halves_lr_and_finally_stops(small_corpus, def
 
 @DEFERRED
 def test_absurd_learning_rate_never_crashes(small_corpus, defer):
-    result, events, run = train(small_corpus, max_steps=40, lr=10.0, grad_clip=1e9, warmup_steps=0, cell="rnn",
-                                defer=defer)  # the largest --lr allowed
+    result, events, run = train(
+        small_corpus, max_steps=40, lr=10.0, grad_clip=1e9, warmup_steps=0, cell="rnn", defer=defer
+    )  # the largest --lr allowed
     # The trainer turns any exception into Failed, so "it returned" proves nothing: it must either
     # finish or stop as a divergence, with advice, no traceback logged, and a finite checkpoint.
     if isinstance(result, ev.Failed):
@@ -111,6 +112,7 @@ def test_out_of_memory_is_reported_with_advice_and_the_run_saved(small_corpus):
         def boom(step):
             if step == 7:
                 raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
         return boom
 
     result, _, run = train(small_corpus, max_steps=30, hook=hook)
@@ -124,6 +126,7 @@ def test_unexpected_exception_is_logged_and_reported(small_corpus):
         def boom(step):
             if step == 3:
                 raise ValueError("something odd")
+
         return boom
 
     result, _, _run = train(small_corpus, max_steps=30, hook=hook)
@@ -143,6 +146,7 @@ def test_pause_resume_stop_through_the_command_queue(small_corpus):
             if step == 8:
                 commands.put(cmd.Save())
                 commands.put(cmd.Stop())
+
         return on_step
 
     started = time.monotonic()
@@ -159,6 +163,7 @@ def test_stop_request_from_another_thread_saves(small_corpus):
         def on_step(step):
             if step == 4:
                 trainer.request_stop("signal SIGTERM")
+
         return on_step
 
     result, _, run = train(small_corpus, max_steps=1000, hook=hook)
@@ -190,6 +195,7 @@ def test_the_gpu_step_never_reads_the_device_between_reports(small_corpus, monke
             if window["on"]:
                 window["reads"] += 1
             return method(self, *args, **kwargs)
+
         return wrapper
 
     for name in ("__bool__", "__float__", "__int__", "item", "tolist"):
@@ -198,10 +204,20 @@ def test_the_gpu_step_never_reads_the_device_between_reports(small_corpus, monke
     def hook(trainer):
         def mark(step):
             window["on"] = 5 <= step < 25
+
         return mark
 
-    result, events, _ = train(small_corpus, max_steps=40, hook=hook, defer=defer, report_interval=1e9,
-                              log_every=7, eval_every=1000, sample_every=0, save_every=0)
+    result, events, _ = train(
+        small_corpus,
+        max_steps=40,
+        hook=hook,
+        defer=defer,
+        report_interval=1e9,
+        log_every=7,
+        eval_every=1000,
+        sample_every=0,
+        save_every=0,
+    )
     assert isinstance(result, ev.Finished) and result.step == 40
     assert len(losses(events)) == 40  # every loss still reported, all at the end
     if defer:

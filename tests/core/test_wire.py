@@ -15,8 +15,21 @@ from rnn_tui.core import wire
 WEIGHTS = {"embed.weight": torch.randn(5, 3), "head.bias": torch.arange(4, dtype=torch.float32)}
 
 SAMPLES = [
-    ev.Started("/r/x", "x", {"cell": "lstm", "layers": 2, "dropout": 0.1, "seed": None}, 1234, "cpu", "CPU", "fp32",
-               65, 1000, 100, 10, 5, ("a note", "[bold]not markup[/]")),
+    ev.Started(
+        "/r/x",
+        "x",
+        {"cell": "lstm", "layers": 2, "dropout": 0.1, "seed": None},
+        1234,
+        "cpu",
+        "CPU",
+        "fp32",
+        65,
+        1000,
+        100,
+        10,
+        5,
+        ("a note", "[bold]not markup[/]"),
+    ),
     ev.Progress(10, 1, 0.5, ((9, 2.5), (10, 2.25)), 1234.5, 1e-3, 0.7, 12.5, None, 4096, 1, (10, 20)),
     ev.Progress(11, 0, 0.0, (), 0.0, 0.0, math.inf, 0.0, 3.0, 0, 0, None),
     ev.EvalResult(20, 2.0, 1.9, False),
@@ -31,8 +44,15 @@ SAMPLES = [
     ev.CompareStarted(1, 3, "gru"),
     ev.CompareMeasured("gru", 1e-5),
     ev.CompareMeasured(None, None),
-    cmd.Pause(), cmd.Resume(), cmd.Stop("quit"), cmd.Save(), cmd.RequestSnapshot(), cmd.SetSampleTemperature(0.6),
-    cmd.Step(3), cmd.ScaleLearningRate(0.5), ev.LearningRateChanged(41, 2e-3, 2.0, 4.0),
+    cmd.Pause(),
+    cmd.Resume(),
+    cmd.Stop("quit"),
+    cmd.Save(),
+    cmd.RequestSnapshot(),
+    cmd.SetSampleTemperature(0.6),
+    cmd.Step(3),
+    cmd.ScaleLearningRate(0.5),
+    ev.LearningRateChanged(41, 2e-3, 2.0, 4.0),
     wire.Welcome(wire.PROTOCOL, 42, "running", "/r/x", 1.5, ("rnn", "gru")),
     wire.SetupError("x.txt: no such file", 2),
     wire.RunText("/r/x", "val text"),
@@ -70,15 +90,18 @@ def _frame(data: dict, blob: bytes = b"") -> bytes:
     return wire.HEADER.pack(len(text), len(blob)) + text + blob
 
 
-@pytest.mark.parametrize("data", [
-    {"type": "Popen", "args": ["rm", "-rf", "/"]},
-    {"type": "RunRequest", "corpus": "x"},
-    {"type": "__class__"},
-    {"type": "Stop", "reason": "x", "extra": 1},
-    {"type": "SetSampleTemperature"},
-    {"no": "type"},
-    ["Stop"],
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "Popen", "args": ["rm", "-rf", "/"]},
+        {"type": "RunRequest", "corpus": "x"},
+        {"type": "__class__"},
+        {"type": "Stop", "reason": "x", "extra": 1},
+        {"type": "SetSampleTemperature"},
+        {"no": "type"},
+        ["Stop"],
+    ],
+)
 def test_unknown_classes_and_wrong_fields_are_refused(data):
     with pytest.raises(wire.WireError):
         wire.FrameReader().feed(_frame(data))

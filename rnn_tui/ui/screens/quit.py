@@ -42,8 +42,9 @@ class QuitScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = "quit: the training runs in its own process"
             yield Static(table, id="quit-choices")
-            yield Static(Text(f"left running, `rnn-tui attach {name}` comes back to it", style="italic"),
-                         id="quit-note")
+            yield Static(
+                Text(f"left running, `rnn-tui attach {name}` comes back to it", style="italic"), id="quit-note"
+            )
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
