@@ -49,6 +49,22 @@ def default_name(corpus_path: str | None, cell: str) -> str:
     return f"{stem or 'corpus'}-{cell}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
+def _flock_soon(fd: int, patience: float = 0.5) -> None:
+    """Take the lock, trying again for ``patience`` seconds: a tool that only looks (``lock_holder``
+    where /proc/locks is missing) holds it for an instant. OSError if it stays held."""
+    import fcntl
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 class RunLock:
     """An advisory lock on a run folder; the OS drops it when the process dies."""
 
@@ -57,7 +73,6 @@ class RunLock:
         self.fh: IO[str] | None = None
 
     def acquire(self) -> RunLock:
-        import fcntl
 
         try:  # never through a symlink: the PID is written into whatever file this is
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
@@ -79,7 +94,7 @@ class RunLock:
             raise RunError(f"{self.path} is not a plain file (rnn-tui's lock file is); remove it and try again")
         fh = open(fd, "a+")  # noqa: SIM115 - held open: the lock lasts as long as the file
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_soon(fh.fileno())
         except OSError:
             pid = _holder_pid(fh.fileno())
             fh.close()
@@ -473,7 +488,10 @@ def lock_holder(run_dir: Path) -> int | str | None:
     if fd is None:
         return None
     try:
-        try:
+        listed = _proc_locks_holder(fd)
+        if listed is not False:  # the kernel's list answers without touching the lock
+            return listed
+        try:  # no /proc/locks: a probe, which holds the lock for an instant (a trainer starting then retries)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return _holder_pid(fd)
@@ -496,22 +514,31 @@ def _open_lock_readonly(run_dir: Path) -> int | None:
     return fd
 
 
-def _holder_pid(fd: int) -> int | str:
-    # /proc/locks names the holder of the lock itself; the file's text is the fallback.
-    inode = os.fstat(fd).st_ino
+def _proc_locks_holder(fd: int) -> int | None | bool:
+    """The PID holding a flock on this file as /proc/locks lists it, None if it lists none, False when
+    the list cannot say (not Linux, or the same inode listed on another device, as overlay filesystems
+    may show it)."""
+    st = os.fstat(fd)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    unsure = False
     try:
         with open("/proc/locks", encoding="ascii", errors="replace") as fh:
             for line in fh:
                 parts = line.split()
-                if (
-                    len(parts) >= 6
-                    and parts[1] == "FLOCK"
-                    and "->" not in parts
-                    and parts[5].rsplit(":", 1)[-1] == str(inode)
-                ):
-                    return int(parts[4])
+                if len(parts) >= 6 and parts[1] == "FLOCK" and "->" not in parts:
+                    if parts[5] == ident:
+                        return int(parts[4])
+                    unsure = unsure or parts[5].rsplit(":", 1)[-1] == str(st.st_ino)
     except (OSError, ValueError):
-        pass
+        return False
+    return False if unsure else None
+
+
+def _holder_pid(fd: int) -> int | str:
+    # /proc/locks names the holder of the lock itself; the file's text is the fallback.
+    listed = _proc_locks_holder(fd)
+    if isinstance(listed, int) and not isinstance(listed, bool):
+        return listed
     try:
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
         return int(text) if text.isdigit() else "unknown"

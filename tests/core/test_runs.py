@@ -291,6 +291,42 @@ def test_delete_refuses_a_live_run_with_the_pid(small_corpus):
     assert lock_holder(run.path) is None
 
 
+def test_looking_at_a_lock_never_takes_it(tmp_path, monkeypatch):
+    """`rnn-tui runs` asks who trains each run: on Linux the kernel's list answers, so a trainer starting
+    at that instant is never refused because somebody looked."""
+    import fcntl
+
+    from rnn_tui.core.runs import lock_holder
+
+    if not os.path.exists("/proc/locks"):
+        pytest.skip("no /proc/locks here")
+    (tmp_path / "lock").write_text("")
+    holder = open(tmp_path / "lock", "a+")  # another open file: flock sees a second holder
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with monkeypatch.context() as m:
+            m.setattr(fcntl, "flock", lambda *a: pytest.fail("lock_holder took the lock to look"))
+            assert lock_holder(tmp_path) == os.getpid()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        with monkeypatch.context() as m:
+            m.setattr(fcntl, "flock", lambda *a: pytest.fail("lock_holder took the lock to look"))
+            assert lock_holder(tmp_path) is None
+    finally:
+        holder.close()
+
+
+def test_a_lock_held_for_an_instant_does_not_refuse_a_trainer(tmp_path):
+    import fcntl
+    import threading
+
+    (tmp_path / "lock").write_text("")
+    probe = open(tmp_path / "lock")
+    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    threading.Timer(0.15, probe.close).start()  # a look that lets go
+    lock = RunLock(tmp_path).acquire()
+    lock.release()
+
+
 def test_delete_in_a_read_only_folder_is_one_line_and_removes_nothing(small_corpus, monkeypatch):
     from rnn_tui.core import runs as runs_mod
 

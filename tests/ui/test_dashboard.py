@@ -2,6 +2,7 @@ import math
 import time
 
 import pytest
+import torch
 
 from rnn_tui.core import events as ev
 from rnn_tui.ui.app import RnnTuiApp
@@ -213,7 +214,9 @@ def write_history(run_dir, last_step=200, bad_rows=True):
     if bad_rows:
         lines[3:3] = ['{"step": "ten", "train_loss": "x"}', "[1, 2]", '{"step": 35, "train_loss": NaN}', '{"cut']
     (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
-    (run_dir / "latest.pt").write_bytes(b"x")
+    from rnn_tui.core.checkpoint import FORMAT
+
+    torch.save({"format": FORMAT, "step": last_step}, run_dir / "latest.pt")  # what the panel reads of it
     return rows
 
 
@@ -241,6 +244,38 @@ async def test_resume_shows_the_history_best_and_last_save(tmp_path, size):
             line.split("\u2524")[0].strip("\u2502 ") for line in chart.render().plain.splitlines() if "\u2524" in line
         ]
         assert len(labels) >= 2 and len(set(labels)) == len(labels), labels
+
+
+async def test_a_late_viewer_shows_the_step_latest_pt_holds_not_the_newest_report(tmp_path):
+    """A viewer attaching to a live run starts at the newest report (step 200 here) while latest.pt
+    may hold an older step: the panel says what is on disk."""
+    from rnn_tui.core.checkpoint import FORMAT
+
+    run_dir = tmp_path / "live"
+    write_history(run_dir, bad_rows=False)
+    torch.save({"format": FORMAT, "step": 150}, run_dir / "latest.pt")
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stats = app.train_screen.query_one(StatsPanel)
+        await inject(app, pilot, started(run_dir=str(run_dir), start_step=200), progress(201, 1.5))
+        await wait_for(pilot, lambda: stats.saved_step is not None)
+        assert stats.saved_step == 150
+        await inject(app, pilot, ev.Saved(250, str(run_dir / "latest.pt"), "latest", "autosave"))
+        assert stats.saved_step == 250
+
+
+async def test_a_run_with_no_readable_checkpoint_says_saved_never(tmp_path):
+    run_dir = tmp_path / "fresh"
+    write_history(run_dir, bad_rows=False)
+    (run_dir / "latest.pt").write_bytes(b"not a checkpoint")
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stats = app.train_screen.query_one(StatsPanel)
+        await inject(app, pilot, started(run_dir=str(run_dir), start_step=200), progress(201, 1.5))
+        chart = app.train_screen.query_one(LossChart)
+        await wait_for(pilot, lambda: len(chart.train) > 1)
+        await pilot.pause()
+        assert stats.saved_step is None and "never" in stats.saved_text()
 
 
 async def test_compare_resets_the_panel_and_names_the_model():

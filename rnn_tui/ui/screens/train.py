@@ -70,10 +70,11 @@ class TrainScreen(HostedScreen):
             val: StepLosses,
             saved_at: float | None,
             problem: str | None = None,
+            saved_step: int | None = None,
         ) -> None:
             super().__init__()
             self.run_dir, self.start_step, self.train, self.val = run_dir, start_step, train, val
-            self.saved_at, self.problem = saved_at, problem
+            self.saved_at, self.problem, self.saved_step = saved_at, problem, saved_step
             self.marks: list[tuple[int, float]] = []  # learning-rate changes (step, factor)
 
     def __init__(self) -> None:
@@ -187,11 +188,18 @@ class TrainScreen(HostedScreen):
         train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
         val = [(r["step"], float(r["val_loss"])) for r in rows if _number(r.get("val_loss")) is not None]
         marks = [(r["step"], float(r["lr_change"])) for r in rows if _number(r.get("lr_change")) is not None]
+        # The step latest.pt holds, read from the file: an attached viewer's start is the newest report,
+        # which the trainer may not have saved yet.
+        from rnn_tui.core.checkpoint import peek_checkpoint
+
+        latest = run.checkpoint("latest")
+        peeked = peek_checkpoint(latest)
         try:
-            saved_at = run.checkpoint("latest").stat().st_mtime
+            saved_at = latest.stat().st_mtime if peeked is not None else None
         except OSError:
             saved_at = None
-        loaded = self.HistoryLoaded(run_dir, start_step, train, val, saved_at)
+        saved_step = peeked["step"] if peeked is not None else None
+        loaded = self.HistoryLoaded(run_dir, start_step, train, val, saved_at, saved_step=saved_step)
         loaded.marks = marks
         self.post_message(loaded)
 
@@ -215,8 +223,8 @@ class TrainScreen(HostedScreen):
                 stats.best_val, stats.best_step = best, best_step
             elif stats.best_step is None and abs(stats.best_val - best) < 1e-9:
                 stats.best_step = best_step
-        if stats.saved_step is None:
-            stats.saved(start_step, message.saved_at)
+        if stats.saved_step is None and message.saved_step is not None:
+            stats.saved(message.saved_step, message.saved_at)
         stats.redraw()
         self.say(
             f"history to step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
