@@ -16,6 +16,33 @@ def runs_home(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture(autouse=True)
+def no_trainer_outlives_its_test(monkeypatch):
+    """A trainer thread left training keeps a test's event loop from closing (it waits for its
+    threads) and the worker hangs. Any trainer a test left running is stopped after it, and named."""
+    import threading
+    import warnings
+
+    from rnn_tui.core import trainer as trainer_mod
+
+    started: list = []
+    real_init = trainer_mod.Trainer.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "__init__", init)
+    yield
+    left = [t for t in started if t.in_loop and not t.finished.is_set()]
+    for trainer in left:
+        trainer.request_stop("test over")
+    for trainer in left:
+        trainer.finished.wait(60)
+    if left and threading.current_thread() is threading.main_thread():
+        warnings.warn(f"stopped {len(left)} trainer(s) left training: {[t.run_.name for t in left]}", stacklevel=1)
+
+
 @pytest.fixture
 def small_text() -> str:
     """About 60 KB of real English (the start of the demo corpus)."""

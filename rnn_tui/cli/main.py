@@ -54,9 +54,9 @@ def _number(kind):
 
 
 def _run_name(text):
-    from rnn_tui.core.paths import run_name_problem, shown
+    from rnn_tui.core.paths import new_name_problem, shown
 
-    problem = run_name_problem(text)
+    problem = new_name_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(f"{shown(text)} {problem}; pick a plain name such as shakespeare-lstm")
     return text
@@ -182,7 +182,7 @@ def runs_parser() -> Parser:
     p = Parser(
         prog="rnn-tui runs",
         description="List, show or delete saved runs. RUN is a run's name, a unique "
-        "start of one, `last` (the most recently trained) or a run folder.",
+        "start of one, `last` (the most recently trained) or a run folder; delete takes the whole name only.",
     )
     p.add_argument("action", nargs="?", choices=("list", "show", "delete"), default="list")
     p.add_argument("run", nargs="?", metavar="RUN")
@@ -198,8 +198,8 @@ def trace_parser() -> Parser:
     p = Parser(prog="rnn-tui trace", description="Run text through a saved model and print every gate per character.")
     p.add_argument("run", metavar="RUN")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--text")
-    src.add_argument("--text-file")
+    src.add_argument("--text", help="the text to trace (at most 20,000 characters)")
+    src.add_argument("--text-file", help="a UTF-8 text file to trace (at most 20,000 characters)")
     p.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
     p.add_argument("--runs-dir")
     return p

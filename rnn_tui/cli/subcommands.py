@@ -83,7 +83,7 @@ def runs(args) -> int:
         return _list_runs(root)
     if not args.run:
         raise RunError(f"`rnn-tui runs {args.action}` needs a RUN (a name, a unique start of one, or `last`)")
-    run = find_run(args.run, root)
+    run = find_run(args.run, root, exact_only=args.action == "delete")  # a prefix never deletes
     if args.action == "show":
         return _show_run(run)
     if args.action == "delete":
@@ -275,24 +275,47 @@ def _delete_run(run, args) -> int:
 
 
 def trace(args) -> int:
-    from pathlib import Path
 
+    from rnn_tui.core.config import MAX_TRACE_CHARS
     from rnn_tui.core.errors import UserError
     from rnn_tui.core.gates import trace as trace_text
 
-    _, model, vocab, _ = load_model(args.run, args.runs_dir)
-    if args.text is not None:
-        text = args.text
-    else:
-        try:
-            text = Path(args.text_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"--text-file {args.text_file}: cannot read it as UTF-8 text ({exc})") from None
+    text = args.text if args.text is not None else _read_text_file(args.text_file, MAX_TRACE_CHARS)
     if not text:
-        raise UserError("--text is empty; give at least one character")
+        raise UserError(f"{'--text' if args.text is not None else '--text-file'} is empty; give at least one character")
+    if len(text) > MAX_TRACE_CHARS:
+        raise UserError(f"--text is {len(text):,} characters; trace at most {MAX_TRACE_CHARS:,} at a time")
+    _, model, vocab, _ = load_model(args.run, args.runs_dir)
     result = trace_text(model, vocab, text)
     _out(json.dumps(result.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
     return 0
+
+
+def _read_text_file(name: str, limit: int) -> str:
+    """At most ``limit`` characters of a regular UTF-8 file; a FIFO, a device or a longer file is refused
+    before it is read (``/dev/zero`` never ends, a FIFO may never open)."""
+    import stat
+
+    from rnn_tui.core.errors import UserError
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise UserError(f"--text-file {name}: cannot open it ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UserError(f"--text-file {name}: not a regular file; save the text into one first")
+        data = fh.read(4 * limit + 4)  # UTF-8: at most 4 bytes a character
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and len(data) > 4 * limit:
+            text = data[: exc.start].decode("utf-8")
+        else:
+            raise UserError(f"--text-file {name}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    if len(text) > limit:
+        raise UserError(f"--text-file {name} holds more than {limit:,} characters; trace at most that at a time")
+    return text
 
 
 def run_text(run, length: int) -> str | None:
@@ -319,7 +342,7 @@ def gradflow(args) -> int:
     text = text[: args.length + 1]
     from rnn_tui.core.sampling import check_prime
 
-    check_prime(vocab, text)
+    check_prime(vocab, text, what="the text")
     ids = torch.tensor([vocab.index[ch] for ch in text])
     flow = gradient_flow_for(state["config"], state["vocab"], state["model"], ids)
     if args.json:

@@ -19,6 +19,7 @@ ARCHITECTURE_FIELDS = ("cell", "layers", "hidden_size", "embed_size")
 
 MAX_SEED = 2**63 - 1
 MAX_PARAMETERS = 1_000_000_000  # 16 GB with gradients and AdamW's two moments: past any char-RNN
+MAX_TRACE_CHARS = 20_000  # what one gate trace reads: every gate of every unit is kept per character
 # Upper bounds that catch a typo (an extra zero, 1e300) before it becomes an overflow or an hours-long build.
 LIMITS = {
     "layers": 1000,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 State = Tensor | tuple[Tensor, Tensor] | None  # the recurrent state a trace starts from: h, or (h, c)
 
+
 GATES = {
     "lstm": ("i", "f", "g", "o", "c", "h"),
     "gru": ("r", "z", "n", "h"),
@@ -75,7 +76,7 @@ def trace(model: CharRNN, vocab: Vocab, text: str, top: int = 5, state: State = 
     """Run ``text`` through ``model`` and return every gate at every position."""
     from rnn_tui.core.sampling import check_prime
 
-    check_prime(vocab, text)
+    check_prime(vocab, text, what="the text")
     model = model.eval()
     device = next(model.parameters()).device
     ids = torch.tensor([vocab.index[ch] for ch in text], dtype=torch.long, device=device)

@@ -87,6 +87,14 @@ def run_name_problem(name: str) -> str | None:
     return None
 
 
+def new_name_problem(name: str) -> str | None:
+    """What makes ``name`` unusable for a new run (or a rename): a plain name that ``last`` is not,
+    since RUN ``last`` means the most recently trained run."""
+    if name == "last":
+        return "is reserved: RUN `last` means the most recently trained run"
+    return run_name_problem(name)
+
+
 def shown(text: str, limit: int = 40) -> str:
     """A user's text quoted for an error line: escaped and cut, so the line stays one short line."""
     return repr(text if len(text) <= limit else text[:limit] + "…")
@@ -95,7 +103,7 @@ def shown(text: str, limit: int = 40) -> str:
 def check_run_name(name: str, what: str = "--name") -> str:
     from rnn_tui.core.errors import RunError
 
-    problem = run_name_problem(name)
+    problem = new_name_problem(name)
     if problem:
         raise RunError(f"{what} {shown(name)} {problem}; pick a plain name such as shakespeare-lstm")
     return name

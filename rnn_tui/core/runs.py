@@ -403,14 +403,23 @@ def is_path_ref(ref: str) -> bool:
     return ref in (".", "..") or ref.startswith("~") or "/" in ref or os.sep in ref or Path(ref).is_absolute()
 
 
-def _by_name(ref: str, runs_root: Path) -> Run | None:
-    """A run in ``runs_root`` by exact name, ``last`` (the most recently trained), or a unique prefix."""
+def _by_name(ref: str, runs_root: Path, exact_only: bool = False) -> Run | None:
+    """A run in ``runs_root`` by exact name, ``last`` (the most recently trained), or a unique prefix
+    (``exact_only``: the whole name, as deleting asks; a near miss is named so the user can type it)."""
     if run_name_problem(ref):
         return None
     exact = runs_root / ref
     if _listed(exact):
         return Run(exact)
     runs = list_runs(runs_root)
+    if exact_only:
+        near = [r.name for r in runs if r.name.startswith(ref)] or ([runs[0].name] if ref == "last" and runs else [])
+        if near:
+            raise RunError(
+                f"no run is named exactly {shown(ref)} ({', '.join(near[:3])}{', ...' if len(near) > 3 else ''} "
+                f"{'starts' if len(near) == 1 else 'start'} with it); deleting needs the run's whole name"
+            )
+        return None
     if ref == "last":
         return runs[0] if runs else None
     matches = [r for r in runs if r.name.startswith(ref)]
@@ -426,9 +435,10 @@ def _no_such_run(ref: str, runs_root: Path) -> RunError:
     return RunError(f"{shown(ref)}: no such run in {runs_root}{hint}; see `rnn-tui runs`")
 
 
-def find_run(ref: str, runs_root: Path) -> Run:
+def find_run(ref: str, runs_root: Path, exact_only: bool = False) -> Run:
     """The run folder RUN names: a bare name only ever means a run in the runs folder (exact, ``last``
-    or a unique prefix); an explicit path must itself be a run folder, never a file in one."""
+    or a unique prefix; only the exact name with ``exact_only``); an explicit path must itself be a run
+    folder, never a file in one."""
     if is_path_ref(ref):
         folder = Path(os.path.abspath(Path(ref).expanduser()))
         if folder.is_file():
@@ -438,7 +448,7 @@ def find_run(ref: str, runs_root: Path) -> Run:
         if run_evidence(folder) is None and not any((folder / n).is_file() for n in CHECKPOINT_FILES):
             raise RunError(f"{folder}: not an rnn-tui run folder (no {MARKER} marker, no run layout)")
         return Run(folder)
-    found = _by_name(ref, runs_root)
+    found = _by_name(ref, runs_root, exact_only)
     if found is None:
         raise _no_such_run(ref, runs_root)
     return found

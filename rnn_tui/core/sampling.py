@@ -34,11 +34,11 @@ class PrimeError(UserError):
     pass
 
 
-def check_prime(vocab: Vocab, prime: str) -> None:
+def check_prime(vocab: Vocab, prime: str, what: str = "the prime text") -> None:
     missing = vocab.missing(prime)
     if missing:
         raise PrimeError(
-            f"the prime text has characters the model never saw: {describe_chars(missing)}; remove or replace them"
+            f"{what} has characters the model never saw: {describe_chars(missing)}; remove or replace them"
         )
 
 

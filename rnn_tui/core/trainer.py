@@ -75,6 +75,7 @@ class Trainer(Controls, FiniteGuard):
         self.dist = distributed  # a core.distributed.Distributed under torchrun, else None
         self.is_main = distributed is None or distributed.is_main
         self.stop_requested = threading.Event()
+        self.finished = threading.Event()  # set when run() returns, however it ends
         self.stop_reason = "stopped"
         self.latest_snapshot: ev.Snapshot | None = None
         self.sample_temperature = config.sample_temperature
@@ -385,6 +386,12 @@ class Trainer(Controls, FiniteGuard):
 
     # ---- the loop ----------------------------------------------------------
     def run(self, sink: Callable[[object], None], commands: queue.Queue | None = None) -> ev.Finished | ev.Failed:
+        try:
+            return self._run(sink, commands)
+        finally:
+            self.finished.set()
+
+    def _run(self, sink: Callable[[object], None], commands: queue.Queue | None) -> ev.Finished | ev.Failed:
         self.sink = sink if self.is_main else (lambda event: None)
         self.commands = commands if commands is not None else queue.Queue()
         self.t_start = time.monotonic()

@@ -12,12 +12,19 @@ from __future__ import annotations
 import os
 import threading
 
-HANG_SECONDS = 5.0
+HANG_SECONDS = 5.0  # a shutdown slower than this after the save is hung (a loaded machine may need seconds)
+GONE_SECONDS = 0.5  # with the terminal gone there is nothing left to draw: end soon after the save
 
 
 class ExitGuard(threading.Thread):
     def __init__(
-        self, exiting: threading.Event, trainer_done, exit_code, hard_exit=os._exit, hang_seconds: float = HANG_SECONDS
+        self,
+        exiting: threading.Event,
+        trainer_done,
+        exit_code,
+        hard_exit=os._exit,
+        hang_seconds: float = HANG_SECONDS,
+        terminal_alive=lambda: True,
     ) -> None:
         super().__init__(daemon=True, name="rnn-tui-exit-guard")
         self.exiting = exiting
@@ -25,6 +32,7 @@ class ExitGuard(threading.Thread):
         self.exit_code = exit_code  # called when needed: the app's return code by then
         self.hard_exit = hard_exit
         self.hang_seconds = hang_seconds
+        self.terminal_alive = terminal_alive
         self.returned = threading.Event()  # set by the main thread once the app has returned
 
     def run(self) -> None:
@@ -36,6 +44,12 @@ class ExitGuard(threading.Thread):
             while not done.wait(0.5):
                 if self.returned.is_set():
                     return  # the main thread is back and waits for the save itself
-        if not self.returned.wait(self.hang_seconds):
-            code = self.exit_code()
-            self.hard_exit(code if isinstance(code, int) else 1)
+        waited = 0.0
+        while waited < self.hang_seconds:
+            if self.returned.wait(0.1):
+                return
+            waited += 0.1
+            if waited >= GONE_SECONDS and not self.terminal_alive():
+                break
+        code = self.exit_code()
+        self.hard_exit(code if isinstance(code, int) else 1)

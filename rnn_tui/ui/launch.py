@@ -94,12 +94,14 @@ def run_attach_app(live) -> int:
 
 
 def _run_app(app) -> int:
+    from rnn_tui.ui.base import terminal_alive
     from rnn_tui.ui.exit_guard import ExitGuard
 
     guard = ExitGuard(
         app.exiting,
         lambda: app.bridge.done if app.bridge is not None else None,
         lambda: app.return_code if app.return_code is not None else app.exit_code,
+        terminal_alive=terminal_alive,
     )
     guard.start()
     try:

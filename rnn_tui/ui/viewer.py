@@ -34,6 +34,7 @@ class ViewerApp(RnnTuiBase):
         self.settings = settings or {}
         self.validation_text = validation_text
         self._gate_sample = ""  # the weights never change here: one sample serves every trace
+        self.asking = False  # the unsaved-text question is up
         if validation_text is None and self.run_dir is not None:
             from rnn_tui.core.session import validation_text as saved_validation_text
             from rnn_tui.ui.screens.gates import MAX_TRACE_CHARS
@@ -121,9 +122,39 @@ class ViewerApp(RnnTuiBase):
 
     def pop_screen_or_exit(self) -> None:
         if len(self.screen_stack) <= 2:
-            self.exit()
+            self.action_request_quit()
         else:
             self.pop_screen()
+
+    # ---- leaving: generated text is the one thing here that can be lost -------------
+    def action_request_quit(self) -> None:
+        from rnn_tui.ui.screens.sample import SampleScreen
+
+        unsaved = [s for s in self.screen_stack if isinstance(s, SampleScreen) and s.unsaved]
+        if not unsaved:
+            self.exit()
+            return
+        if self.asking:
+            return
+        from rnn_tui.ui.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            self.asking = False
+            if yes:
+                self.exit()
+
+        self.asking = True
+        self.push_screen(
+            ConfirmScreen(
+                "Quit without saving the generated text?",
+                "n, then ctrl+s, saves it into the run's samples folder.",
+            ),
+            answered,
+        )
+
+    async def action_quit(self) -> None:
+        """ctrl+q and the palette's "Quit" ask too."""
+        self.action_request_quit()
 
 
 def _sample_for_gates(snapshot: Snapshot, length: int) -> str:

@@ -116,6 +116,28 @@ def test_trace_json(trained, shared_home):
     assert len(data["top"][0]) == 5
 
 
+
+def test_trace_reads_only_a_bounded_regular_file(trained, shared_home, tmp_path):
+    """A FIFO once blocked `trace` forever, /dev/zero read until MemoryError, and 1 MB took 37 s."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 20_001)
+    cases = {
+        str(fifo): "not a regular file",
+        "/dev/zero": "not a regular file",
+        str(big): "more than 20,000 characters",
+        str(tmp_path / "missing.txt"): "cannot open it",
+    }
+    for path, needle in cases.items():
+        proc = rnn_tui(shared_home, "trace", "t", "--text-file", path, timeout=60)
+        assert_clear_error(proc, needle)
+    assert_clear_error(rnn_tui(shared_home, "trace", "t", "--text", "y" * 20_001), "at most 20,000")
+    ok = tmp_path / "ok.txt"
+    ok.write_text("The king")
+    data = json.loads(rnn_tui(shared_home, "trace", "t", "--text-file", str(ok)).stdout)
+    assert data["chars"] == list("The king")
+
 @pytest.mark.parametrize(
     "args,needles",
     [

@@ -235,3 +235,24 @@ def test_a_read_only_runs_folder_is_one_line(runs_home, run_r, tmp_path):
         assert tree(run_r.path) == before
     finally:
         subprocess.run(["umount", str(view)], capture_output=True, check=False)
+
+
+def test_delete_needs_the_whole_name_never_a_prefix_or_last(runs_home, small_corpus):
+    """`runs delete r --yes` once deleted `rel-important`: a prefix that shows a run never deletes one."""
+    for name in ("rel-important", "bx"):
+        assert (
+            cli(runs_home, str(small_corpus), "--headless", "--max-steps", "1", "--name", name, *TINY).returncode == 0
+        )
+    for ref in ("r", "rel", "last", "b", "zz"):
+        proc = cli(runs_home, "runs", "delete", ref, "--yes")
+        assert_clear_error(proc, "whole name" if ref != "zz" else "no such run")
+    assert (runs_home / "runs" / "rel-important" / "latest.pt").is_file() and (runs_home / "runs" / "bx").is_dir()
+    assert "rel-important" in cli(runs_home, "runs", "show", "rel").stdout  # showing still takes a prefix
+    assert cli(runs_home, "runs", "delete", "rel-important", "--yes").returncode == 0
+    assert not (runs_home / "runs" / "rel-important").exists()
+
+
+def test_last_is_not_a_new_runs_name(runs_home, small_corpus):
+    proc = cli(runs_home, str(small_corpus), "--headless", "--max-steps", "1", "--name", "last", *TINY)
+    assert_clear_error(proc, "reserved")
+    assert not (runs_home / "runs" / "last").exists()

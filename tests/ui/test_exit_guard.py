@@ -37,3 +37,14 @@ def test_the_guard_goes_when_the_app_returns_without_exiting():
     guard.returned.set()
     guard.join(5)
     assert calls == [] and not guard.is_alive()
+
+
+def test_with_the_terminal_gone_the_process_ends_soon_after_the_save():
+    exiting, done, calls = threading.Event(), threading.Event(), []
+    guard = ExitGuard(exiting, done, lambda: 129, hard_exit=calls.append, hang_seconds=30, terminal_alive=lambda: False)
+    guard.start()
+    exiting.set()
+    done.set()
+    started = time.monotonic()
+    guard.join(10)
+    assert calls == [129] and time.monotonic() - started < 5  # not the 30 s a live terminal gets

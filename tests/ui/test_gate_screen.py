@@ -194,3 +194,24 @@ async def test_validation_text_starts_at_a_whole_line_or_word(text, shown):
         screen = await open_gates(app, pilot)
         assert "".join(screen.trace.chars).startswith(shown[:12])
         assert screen_text(app)[2][2:].startswith(shown[:12].split("\n")[0])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_refused_typed_text_leaves_the_pane_and_its_title_in_agreement(size):
+    """A typed text with a character the model never saw: the title once said "typed text" over the old
+    text, and the refusal (cut at 80 columns) spoke of a "prime"."""
+    app = viewer()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_gates(app, pilot)
+        before = screen.trace
+        await pilot.press("e", *"hi [=]", "enter")
+        await wait_for(pilot, lambda: screen.error is not None)
+        await pilot.pause()
+        assert screen.trace is before and screen.source == "validation"
+        assert screen.query_one(GateText).border_title.startswith("validation text")
+        text = " ".join(line.strip() for line in screen_text(app))
+        assert "the typed text has characters the model never saw: '[' (U+005B), '=' (U+003D)" in text
+        assert "prime" not in text and "remove or replace them" in text
+        await pilot.press("e", *"\b\b\b\b\b\bhi", "enter")  # fixed: traced, the refusal gone
+        await wait_for(pilot, lambda: screen.traced_source == "typed")
+        assert screen.error is None and "".join(screen.trace.chars) == "hi"

@@ -360,3 +360,26 @@ async def test_leaving_a_paused_run_running_resumes_it_first():
         await pilot.pause()
         app.leave_training_running(0)
         assert bridge.sent == [Resume()] and bridge.detached
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_home_fits_long_names_to_the_width(small_corpus, runs_home, tmp_path, size):
+    """Default names are long: at 80 columns they once pushed steps, best and trained off the screen,
+    and at 120 the corpus was cut with room to spare."""
+    corpus = tmp_path / "shakespeare_tragedies.txt"
+    corpus.write_text(small_corpus.read_text())
+    names = ["shakespeare_tragedies-lstm-20261127-095040", "shakespeare_tragedies-gru-20261127-101010"]
+    for name in names:
+        train(corpus, name=name, max_steps=2)
+    app = playground(runs_home / "runs")
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.pause(0.3)
+        text = "\n".join(screen_text(app))
+        header = next(line for line in screen_text(app) if "run" in line and "model" in line)
+        for column in ("corpus", "steps", "best val", "trained"):
+            assert column in header, header
+        for name in names:  # each run told apart by what ends its name
+            assert name[-8:] in text, text
+        if size[0] >= 120:
+            assert all(name in text for name in names) and "shakespeare_tragedies" in text

@@ -267,3 +267,33 @@ async def test_title_and_save_message_keep_what_matters_when_narrowed(tmp_path):
         await pilot.pause()
         assert screen_text(app)[2].startswith(f"\u256d\u2500 {title} \u2500")  # the steps, whole; the name gives way
         assert screen_text(app)[-2].rstrip().endswith("shakespeare_tragedies-lstm-20261127-050549")
+
+
+@pytest.mark.parametrize("key", ["escape", "ctrl+q"])  # q types into the prime here
+async def test_leaving_the_viewer_asks_before_it_loses_generated_text(tmp_path, key):
+    """Esc (its footer says Back) and ctrl+q once closed `rnn-tui sample RUN` with the text unsaved."""
+    from rnn_tui.ui.screens.confirm import ConfirmScreen
+
+    app = viewer(tmp_path, length=60, seed=1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"the ", "enter")
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen.running and screen.query_one(SampleOutput).tokens)
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        await pilot.press("n")  # stay
+        await pilot.pause()
+        assert app.screen is screen and app.is_running
+        await pilot.press("ctrl+s")  # saved: nothing left to lose, so leaving asks nothing
+        await pilot.press(key)
+        await pilot.pause()
+        assert not app.is_running and app.return_code == 0
+
+
+async def test_leaving_the_viewer_with_nothing_generated_asks_nothing(tmp_path):
+    app = viewer(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.is_running

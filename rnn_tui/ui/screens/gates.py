@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 from textual.worker import Worker
 
+from rnn_tui.core.config import MAX_TRACE_CHARS
 from rnn_tui.ui.host import HostedScreen, host
 from rnn_tui.ui.widgets.colour import legend, value_style
 from rnn_tui.ui.widgets.gate_text import GateText
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 SOURCES = ("validation", "sample", "typed")
 TRACE_CHARS = 1200  # at least this much, for the overview's statistics
-MAX_TRACE_CHARS = 20_000
 REFRESH_EVERY = 5.0
 BAR_BLOCKS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"  # eighths of a cell, empty to full
 OVERVIEW_FIXED_ROWS = 8  # the overview's rows besides the ranked units: saturation (6), a heading, the n hint
@@ -89,6 +89,7 @@ class GatesScreen(HostedScreen):
         super().__init__()
         self.trace: GateTrace | None = None
         self.traced_step = -1
+        self.traced_source = ""  # the source of the text on screen (a refused typed text leaves it there)
         self.layer_index = 0
         self.gate_index = 0
         self.unit = 0
@@ -174,7 +175,7 @@ class GatesScreen(HostedScreen):
             if self.source == "typed":
                 from rnn_tui.core.sampling import check_prime
 
-                check_prime(vocab, text)
+                check_prime(vocab, text, what="the typed text")
             model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
             result = trace(model, vocab, keep)
         except UserError as exc:
@@ -185,8 +186,12 @@ class GatesScreen(HostedScreen):
     def on_gates_screen_traced(self, message: Traced) -> None:
         result, step = message.trace, message.step
         self.error = message.error
+        if result is None and self.source == "typed" and self.trace is not None:
+            # The typed text was refused: the pane keeps the text it shows, and says so; e edits the text.
+            self.source = self.traced_source
+            self.error = f"{message.error} (e edits it; the pane still shows the {self.traced_source} text)"
         if result is not None:
-            self.trace, self.traced_step = result, step
+            self.trace, self.traced_step, self.traced_source = result, step, self.source
             self.unit = min(self.unit, result.hidden_size - 1)
             self.layer_index = min(self.layer_index, len(result.layers) - 1)
             self.gate_index = min(self.gate_index, len(result.gates) - 1)
@@ -233,7 +238,7 @@ class GatesScreen(HostedScreen):
         title.append(f"{gate}: {GATE_NAMES[gate]}{' tanh(c)' if gate == 'c' else ''}", style="bold")
         title.append(f" \u00b7 unit {self.unit}/{t.hidden_size - 1}")
         head.update(title)
-        text_widget.border_title = f"{self.source} text \u00b7 weights @ step {self.traced_step:,}"
+        text_widget.border_title = f"{self.traced_source} text \u00b7 weights @ step {self.traced_step:,}"
         text_widget.border_subtitle = legend(diverging)
         detail.update(self._detail())
         if not self.query_one("#overview").has_class("hidden"):
@@ -256,6 +261,13 @@ class GatesScreen(HostedScreen):
             out.append(f"{gate}=", style="dim")
             out.append(f"{value:+.2f}", style=value_style(value, gate not in SIGMOID_GATES))
             out.append(" ")
+        if self.error:  # it takes the rows below, wrapped: a refusal is read whole
+            import textwrap
+
+            for wrapped in textwrap.wrap(self.error, width - 2)[:3]:
+                out.append("\n")
+                out.append(wrapped, style="bold red")
+            return out
         out.append("\nnext: ", style="dim")
         for ch, p in t.top[pos]:
             out.append(visible_whitespace(ch), style="bold")
@@ -273,9 +285,6 @@ class GatesScreen(HostedScreen):
             out.append_text(line)
         else:
             out.append("shift+\u2190/\u2192 selects a span: the units on across it", style="dim")
-        if self.error:
-            out.append("\n")
-            out.append(self.error, style="bold red")
         return out
 
     def _overview(self) -> Table:

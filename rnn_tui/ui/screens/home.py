@@ -120,6 +120,29 @@ def short_corpus(name: str, limit: int = 18) -> str:
     return stem if len(stem) <= limit else stem[: limit - 1] + "\u2026"
 
 
+def short_name(name: str, limit: int) -> str:
+    """A run name cut in the middle: default names differ at the end (their time), so the end stays."""
+    if len(name) <= limit:
+        return name
+    tail = (limit - 1) // 2
+    return name[: limit - 1 - tail] + "\u2026" + name[len(name) - tail :]
+
+
+def fit_widths(width: int, names: list[str], corpora: list[str], fixed: int) -> tuple[int, int]:
+    """How many characters the name and corpus columns get in a table ``width`` cells wide, where the
+    other columns (with every column's padding) take ``fixed``: both whole when they fit, else the
+    name gets two thirds of what is left, never below 12 and 8 characters."""
+    longest_name = max((len(n) for n in names), default=4)
+    longest_corpus = max((len(short_corpus(c, 10**6)) for c in corpora), default=6)
+    room = max(20, width - fixed)
+    if longest_name + longest_corpus <= room:
+        return longest_name, longest_corpus
+    corpus = max(8, min(longest_corpus, room // 3))
+    name = max(12, min(longest_name, room - corpus))
+    corpus = max(8, min(longest_corpus, room - name))
+    return name, corpus
+
+
 class HomeScreen(HostedScreen):
     BINDINGS = [
         Binding("enter", "open", "Open"),
@@ -164,6 +187,7 @@ class HomeScreen(HostedScreen):
         super().__init__()
         self.runs_root = Path(runs_root)
         self.rows: list[RunRow] = []
+        self.widths = (40, 18)  # the name and corpus columns, in characters (fitted to the width)
         self.marked: set[str] = set()
         self.sort_key = SORTS[0]
         self.loaded = False
@@ -198,6 +222,8 @@ class HomeScreen(HostedScreen):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= 140, "wide")  # side by side only where the table keeps every column
+        if self.rows:
+            self.call_after_refresh(self._fill_table)  # the table's new width is known after the layout
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -228,9 +254,7 @@ class HomeScreen(HostedScreen):
         selected = self.selected.name if self.selected is not None else None
         self.rows = sort_rows(message.rows, self.sort_key)
         self.marked &= {r.name for r in self.rows}
-        table.clear()
-        for row in self.rows:
-            table.add_row(*self._cells(row), key=row.name)
+        self._fill_table()
         self.set_class(not self.rows, "empty")
         table.disabled = not self.rows  # hidden and empty, it must not take focus (and Enter) back
         if self.rows:
@@ -241,15 +265,33 @@ class HomeScreen(HostedScreen):
         else:
             self.say("no saved runs yet: Enter trains the demo, n opens the new-run form")
 
+    def _fill_table(self) -> None:
+        """The rows again, the name and corpus cut to the table's width (whole where they fit)."""
+        table = self.query_one(DataTable)
+        width = table.size.width or self.size.width
+        # What the other columns take, each padded by 2, and the table's border and scrollbar.
+        cells = [self._cells(row) for row in self.rows]
+        fixed = 4 + sum(
+            2 + max([len(header)] + [c[i].cell_len for c in cells])
+            for i, header in ((0, ""), (2, "model"), (4, "steps"), (5, "best val"), (6, "trained"))
+        )
+        self.widths = fit_widths(width, [r.name for r in self.rows], [r.corpus for r in self.rows], fixed)
+        cursor = table.cursor_row
+        table.clear(columns=False)
+        for row in self.rows:
+            table.add_row(*self._cells(row), key=row.name)
+        if self.rows:
+            table.move_cursor(row=min(max(cursor, 0), len(self.rows) - 1))
+
     def _cells(self, row: RunRow) -> tuple:
         best = "-" if row.best_val is None else f"{row.best_val:.4f}"
         # One column for when: a run that trains now says so there, in green.
         when = Text("\u25cf training", style="bold green") if row.live else Text(ago(row.last))
         return (
             Text("\u2713" if row.name in self.marked else " ", style="bold magenta"),
-            Text(row.name),
+            Text(short_name(row.name, self.widths[0])),
             Text(f"{row.cell} {row.size}") if row.cell != "?" else Text("damaged", style="yellow"),
-            Text(short_corpus(row.corpus)),
+            Text(short_corpus(row.corpus, self.widths[1])),
             Text(f"{row.steps:,}", justify="right"),
             Text(best, justify="right"),
             when,

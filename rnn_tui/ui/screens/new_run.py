@@ -268,9 +268,9 @@ class NewRunScreen(Screen):
                 problems["hidden_size"] = str(exc)  # the combination (the model's size) is what is refused
         name = self.query_one("#name", Input).value.strip()
         if name:
-            from rnn_tui.core.paths import name_taken, run_name_problem, shown
+            from rnn_tui.core.paths import name_taken, new_name_problem, shown
 
-            problem = run_name_problem(name)
+            problem = new_name_problem(name)
             problems_name = f"{shown(name)} {problem}" if problem else name_taken(self.runs_root, name)
             if problems_name:
                 problems["name"] = problems_name

@@ -100,6 +100,7 @@ class SampleScreen(HostedScreen):
         self.initial = settings or {}
         self.run_id = 0
         self.running = False
+        self.saved_text = ""  # what ctrl+s last wrote: leaving the viewer asks before losing anything newer
         # The text's segments: the first generated from the prime, each later one continuing all before it.
         self.segments: list[dict[str, Any]] = []
         self._info: tuple[InfoMessage, str] = ("", "")  # the message shown, laid out again on a resize
@@ -407,6 +408,12 @@ class SampleScreen(HostedScreen):
             f"model's top 5: {alternatives}"
         )
 
+    @property
+    def unsaved(self) -> bool:
+        """Generated text that ctrl+s has not written (in the standalone viewer it goes with the app)."""
+        output = self.query_one(SampleOutput)
+        return bool(output.tokens) and output.text != self.saved_text
+
     def action_save(self) -> None:
         path = host(self).sample_save_dir()
         output = self.query_one(SampleOutput)
@@ -417,6 +424,7 @@ class SampleScreen(HostedScreen):
         path.mkdir(parents=True, exist_ok=True)
         name = time.strftime("sample-%Y%m%d-%H%M%S")
         (path / f"{name}.txt").write_text(output.text, encoding="utf-8")
+        self.saved_text = output.text
         (path / f"{name}.json").write_text(
             json.dumps(saved_settings(self.segments, host(self).run_name), indent=2, ensure_ascii=False),
             encoding="utf-8",
