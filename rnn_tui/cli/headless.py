@@ -82,7 +82,7 @@ def train_headless(request, on_hangup: str | None = None, service: dict | None =
             view.gone = True  # nobody reads this terminal now; the training goes on, attachable
             return
         received["signal"] = signum
-        orchestrator.stop(signal_reason(signum))
+        orchestrator.stop(signal_reason(signum), signum)  # a stop while loading exits as this signal
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)

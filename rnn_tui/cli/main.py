@@ -362,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_train_app(request, on_hangup=on_hangup, in_process=in_process)
     except UserError as exc:
-        print(f"rnn-tui: error: {exc}", file=sys.stderr)
+        asked = exc.exit_code > 128  # a stop the user asked for (a signal while loading), not a mistake
+        print(f"rnn-tui: {'' if asked else 'error: '}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("rnn-tui: interrupted", file=sys.stderr)

@@ -34,6 +34,7 @@ FORMAT = "rnn-tui-checkpoint"
 
 
 FORMAT_VERSION = 1
+MAX_STEP = 10**12  # a million steps a second for ten days: past it, a step count is damage
 
 
 def compose(
@@ -115,7 +116,7 @@ def save_checkpoint(state: dict, path: Path, keep_previous: bool = False, only_i
     write_synced(tmp, lambda fh: torch.save(state, fh))
     try:
         if keep_previous:
-            _keep_as_previous(path)
+            _keep_as_previous(path, state.get("step"))
         os.replace(tmp, path)
     except BaseException:
         unlink_quietly(tmp)
@@ -130,11 +131,15 @@ def _beats(value, on_disk: dict | None) -> bool:
     return isinstance(value, (int, float)) and value < on_disk["best_val_loss"]
 
 
-def _keep_as_previous(latest: Path) -> None:
+def _keep_as_previous(latest: Path, saving_step: object = None) -> None:
     """previous.pt becomes the current latest.pt (a hard link: no copy, no disk space), unless latest.pt
-    is damaged or older than previous.pt. Best effort: if it fails, previous.pt stays as it was."""
+    is damaged, older than previous.pt, or past the step being saved (a latest.pt this run did not
+    resume from, such as one refused as unfit: previous.pt is then the good one). Best effort: if it
+    fails, previous.pt stays as it was."""
     current = peek_checkpoint(latest)
     if current is None:
+        return
+    if isinstance(saving_step, int) and current["step"] > saving_step:
         return
     previous = latest.with_name("previous.pt")
     before = peek_checkpoint(previous)
@@ -164,7 +169,7 @@ def peek_checkpoint(path: Path) -> dict | None:
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         return None
     step, best = state.get("step", 0), state.get("best_val_loss")
-    if type(step) is not int or step < 0:
+    if type(step) is not int or not 0 <= step <= MAX_STEP:
         return None
     best = (
         float(best) if isinstance(best, (int, float)) and not isinstance(best, bool) and math.isfinite(best) else None
@@ -300,8 +305,8 @@ def checked_state(state: dict, path: str | os.PathLike) -> dict:
     if not isinstance(vocab, str) or not vocab or len(set(vocab)) != len(vocab):
         raise corrupt("its vocabulary is not a string of distinct characters")
     step = state.get("step", 0)
-    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-        raise corrupt(f"step is {shown(str(step))}, not a whole number >= 0")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
+        raise corrupt(f"step is {shown(str(step))}, not a whole number from 0 to {MAX_STEP:.0e}")
     best = state.get("best_val_loss")
     if best is not None and (not isinstance(best, (int, float)) or isinstance(best, bool)):
         raise corrupt("best_val_loss is not a number")

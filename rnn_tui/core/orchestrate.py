@@ -56,6 +56,8 @@ class RunRequest:
         corpus = options.pop("corpus", None)
         demo = options.pop("demo", None)
         run = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
+        if run.get("resume") is not None and not str(run["resume"]).strip():  # `--resume "$RUN"` with RUN unset
+            raise ConfigError("--resume is empty; give the run's name (see `rnn-tui runs`) or `last`")
         if demo is not None:
             from rnn_tui.core.demos import get
 

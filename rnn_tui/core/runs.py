@@ -194,7 +194,8 @@ class Run:
         row is left for the next one to run into. ``sync``: on disk before a checkpoint claims them.
         ``at``: first cut the file back to this offset (to amend the rows appended last).
         Returns the offset at which the rows begin."""
-        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW  # never write through a link
+        fd = os.open(self.metrics_path, flags, 0o666)
         try:
             if at is not None:
                 os.ftruncate(fd, at)
@@ -238,10 +239,12 @@ class Run:
         if new == data:
             return
         if data.startswith(new):  # only a tail goes (the usual case): cut in place, no space needed on a full disk
-            with open(self.metrics_path, "r+b") as fh:
-                fh.truncate(len(new))
-                fh.flush()
-                os.fsync(fh.fileno())
+            fd = os.open(self.metrics_path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.ftruncate(fd, len(new))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         else:
             atomic_write_bytes(self.metrics_path, new)
 

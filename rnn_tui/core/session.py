@@ -17,6 +17,7 @@ from rnn_tui.core.checkpoint import load_checkpoint, newest_checkpoint
 from rnn_tui.core.config import ARCHITECTURE_FIELDS, TrainConfig, flag
 from rnn_tui.core.corpus import Corpus, check_trainable, load_corpus
 from rnn_tui.core.errors import CheckpointError, RunError
+from rnn_tui.core.paths import RUN_FILES
 from rnn_tui.core.paths import runs_dir as default_runs_dir
 from rnn_tui.core.runs import Run, RunLock, default_name, new_run, now_iso, resolve_run
 
@@ -109,6 +110,16 @@ def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, p
         held.append(
             RunLock(run.path).acquire()
         )  # first: what is newest cannot change under us, a refusal writes nothing
+    linked = [n for n in RUN_FILES if (run.path / n).is_symlink()]
+    if linked:  # training writes these: through a link it would write outside the run folder
+        raise RunError(
+            f"{run.path / linked[0]} is a symbolic link; a run folder holds its own files: "
+            "replace the link with the file it points to"
+        )
+    odd = [n for n in RUN_FILES if n not in ("lock", "live.sock") and (run.path / n).exists()]
+    odd = [n for n in odd if not (run.path / n).is_file()]
+    if odd:
+        raise RunError(f"{run.path / odd[0]} is not a plain file (rnn-tui writes a file there); move it away")
     if ckpt_path == Path(resume).expanduser():  # a checkpoint file named explicitly: that one
         state = load_checkpoint(ckpt_path)
     else:
@@ -149,7 +160,14 @@ def _prepare_resume(resume, root, overrides, corpus_path, allow_corpus_change, p
     if ckpt_path == Path(resume).expanduser():
         source = f" (from {ckpt_path})"
     notes.insert(0, f"resumed {run.name} at step {int(state.get('step', 0)):,}{source}")
-    skipped = run.read_metrics_counted()[1]
+    rows, skipped = run.read_metrics_counted()
+    step = int(state.get("step", 0))
+    last = max((r["step"] for r in rows if isinstance(r.get("step"), int)), default=0)
+    if last > step:  # the steps after the checkpoint are gone with the process that trained them: say so
+        notes.append(
+            f"the history ran to step {last:,}: the {last - step:,} steps after step {step:,} were never saved "
+            "in a complete checkpoint and are trained again"
+        )
     if skipped:
         notes.append(f"{skipped} damaged line{'s' if skipped != 1 else ''} in {run.name}'s metrics.jsonl skipped")
     return config, corpus, run, state, notes

@@ -210,7 +210,10 @@ class Trainer(Controls, FiniteGuard):
         self.prior_elapsed = counts["elapsed"]
         rng = s.get("rng") or {}
         if isinstance(rng.get("torch"), torch.Tensor):
-            torch.set_rng_state(rng["torch"])
+            try:
+                torch.set_rng_state(rng["torch"])
+            except (RuntimeError, TypeError):  # a damaged generator state: dropout draws from a fresh one
+                self.notes = (*self.notes, "the checkpoint's random state is damaged; dropout starts a fresh one")
         if self.device.type == "cuda" and rng.get("cuda"):
             try:
                 torch.cuda.set_rng_state(rng["cuda"][0], self.device)
@@ -362,6 +365,9 @@ class Trainer(Controls, FiniteGuard):
         state = None
         with self.autocast():
             for chunk in range(vs.chunks_per_epoch):
+                if self.stop_requested.is_set():  # a long evaluation never holds up a stop
+                    self.model.train()
+                    return None
                 x, y = vs.batch(chunk)
                 logits, state = self.model(x, state)
                 total += F.cross_entropy(

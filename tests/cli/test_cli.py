@@ -116,7 +116,6 @@ def test_trace_json(trained, shared_home):
     assert len(data["top"][0]) == 5
 
 
-
 def test_trace_reads_only_a_bounded_regular_file(trained, shared_home, tmp_path):
     """A FIFO once blocked `trace` forever, /dev/zero read until MemoryError, and 1 MB took 37 s."""
     fifo = tmp_path / "fifo"
@@ -137,6 +136,7 @@ def test_trace_reads_only_a_bounded_regular_file(trained, shared_home, tmp_path)
     ok.write_text("The king")
     data = json.loads(rnn_tui(shared_home, "trace", "t", "--text-file", str(ok)).stdout)
     assert data["chars"] == list("The king")
+
 
 @pytest.mark.parametrize(
     "args,needles",
@@ -187,6 +187,30 @@ def test_bad_sample_inputs(trained, shared_home):
 
 def test_app_without_a_terminal_suggests_headless(runs_home, small_corpus):
     assert_clear_error(rnn_tui(runs_home, str(small_corpus)), "--headless", "ssh -t")
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_corpus_loads_exits_as_that_signal(runs_home, tmp_path):
+    """SIGTERM while a large corpus is read once exited 2 with "error:", as if the input were wrong."""
+    big = tmp_path / "big.txt"
+    with open(big, "w") as fh:
+        for _ in range(16):
+            fh.write(("the quick brown fox jumps over the lazy dog\n" * 100_000) * 2)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "rnn_tui", str(big), "--headless", "--name", "big", *TINY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(runs_home),
+        cwd=REPO,
+    )
+    first = proc.stdout.readline()  # the first "reading the corpus" line: loading has begun
+    assert "reading the corpus" in first, first
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.strip() == "rnn-tui: stopped while reading the corpus; nothing was written"
+    assert not (runs_home / "runs" / "big").exists()
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])

@@ -256,3 +256,40 @@ def test_last_is_not_a_new_runs_name(runs_home, small_corpus):
     proc = cli(runs_home, str(small_corpus), "--headless", "--max-steps", "1", "--name", "last", *TINY)
     assert_clear_error(proc, "reserved")
     assert not (runs_home / "runs" / "last").exists()
+
+
+def test_a_run_file_that_is_a_link_is_refused_and_the_target_untouched(runs_home, small_corpus, tmp_path):
+    """A metrics.jsonl linked to a file elsewhere: resuming once rewrote that file."""
+    assert cli(runs_home, str(small_corpus), "--headless", "--max-steps", "3", "--name", "ln", *TINY).returncode == 0
+    metrics = runs_home / "runs" / "ln" / "metrics.jsonl"
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text('user line\n{"step": 999}\n')
+    metrics.unlink()
+    metrics.symlink_to(victim)
+    proc = cli(runs_home, "--resume", "ln", "--headless", "--max-steps", "6", *TINY)
+    assert_clear_error(proc, "symbolic link")
+    assert victim.read_text() == 'user line\n{"step": 999}\n'
+
+
+def test_an_empty_resume_is_refused_not_a_new_run(runs_home):
+    proc = cli(runs_home, "--resume", "", "--headless", *TINY)
+    assert_clear_error(proc, "--resume is empty")
+    assert not (runs_home / "runs").exists()
+
+
+def test_a_damaged_random_state_or_a_folder_for_a_file_is_not_a_crash(runs_home, small_corpus):
+    """A crafted rng once failed the resume with exit 1 and an exception name; so did a metrics.jsonl folder."""
+    import torch
+
+    assert cli(runs_home, str(small_corpus), "--headless", "--max-steps", "3", "--name", "rg", *TINY).returncode == 0
+    latest = runs_home / "runs" / "rg" / "latest.pt"
+    state = torch.load(latest, weights_only=True)
+    state["rng"] = {"torch": torch.zeros(3, dtype=torch.uint8)}
+    torch.save(state, latest)
+    resumed = cli(runs_home, "--resume", "rg", "--headless", "--max-steps", "5", *TINY)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "random state is damaged" in resumed.stdout + resumed.stderr
+    metrics = runs_home / "runs" / "rg" / "metrics.jsonl"
+    metrics.rename(metrics.with_name("m.bak"))
+    metrics.mkdir()
+    assert_clear_error(cli(runs_home, "--resume", "rg", "--headless", "--max-steps", "7", *TINY), "not a plain file")

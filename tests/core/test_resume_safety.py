@@ -123,7 +123,9 @@ def test_metrics_are_trimmed_only_past_the_step_resumed_from_and_bad_lines_in_th
     # after the last saved step: rows a killed run logged, damaged lines, a cut row: the dead run's tail
     lines.append('{"step":11,"lr":0.1}\n{"step":"abc"}\n{"step":1e999}\n{"step":12,"lr":0.1}\n[4,5]\n{"step":13,"l')
     run.metrics_path.write_text("".join(lines))
-    train(resume="r", max_steps=12)
+    _, events, _, _ = train(resume="r", max_steps=12)
+    # the go-back is said, not silent: rows to step 12 were logged after the step-10 checkpoint
+    assert any("ran to step 12: the 2 steps after step 10 were never saved" in n for n in notes(events))
     text = run.metrics_path.read_text()
     assert "[1,2,3]\n" in text and text.endswith("\n")
     assert "abc" not in text and "1e999" not in text and "[4,5]" not in text

@@ -499,3 +499,28 @@ def test_other_checkpoints_are_called_intact_only_when_they_are(tmp_path):
     with pytest.raises(CheckpointError, match="intact: .*best.pt") as info:
         load_checkpoint(tmp_path / "latest.pt")
     assert "previous.pt" not in str(info.value)
+
+
+def test_a_latest_past_the_step_being_saved_never_replaces_previous(tmp_path):
+    """Resumed from previous.pt (step 85) because latest.pt (95) did not fit: the first save once moved
+    that unfit file over the good previous.pt."""
+    state = {"config": {}, "vocab": "ab", "model": {"w": torch.ones(2)}}
+    save_checkpoint({**state, "step": 85}, tmp_path / "previous.pt")
+    save_checkpoint({**state, "step": 95}, tmp_path / "latest.pt")
+    save_checkpoint({**state, "step": 86}, tmp_path / "latest.pt", keep_previous=True)
+    assert load_checkpoint(tmp_path / "previous.pt")["step"] == 85
+    assert load_checkpoint(tmp_path / "latest.pt")["step"] == 86
+    save_checkpoint({**state, "step": 90}, tmp_path / "latest.pt", keep_previous=True)  # the usual turn
+    assert load_checkpoint(tmp_path / "previous.pt")["step"] == 86
+
+
+def test_an_absurd_step_is_damage(tmp_path):
+    from rnn_tui.core.checkpoint import checked_state, peek_checkpoint
+    from rnn_tui.core.config import TrainConfig
+
+    config = TrainConfig().to_dict()
+    state = {"format": FORMAT, "step": 10**30, "config": config, "vocab": "ab", "model": {"w": torch.ones(2)}}
+    torch.save(state, tmp_path / "x.pt")
+    assert peek_checkpoint(tmp_path / "x.pt") is None
+    with pytest.raises(CheckpointError, match="step is '1000"):
+        checked_state(state, tmp_path / "x.pt")

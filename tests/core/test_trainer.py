@@ -224,3 +224,29 @@ def test_the_gpu_step_never_reads_the_device_between_reports(small_corpus, monke
         assert window["reads"] == 0
     else:
         assert window["reads"] >= 20
+
+
+def test_a_stop_during_a_long_evaluation_is_honoured_at_once(small_corpus, monkeypatch):
+    """A stop waited 79 s for a long evaluation to end; the evaluation now checks between chunks."""
+    import threading
+    import time
+
+    from rnn_tui.core import trainer as trainer_mod
+
+    real = trainer_mod.Trainer.evaluate
+    calls = []
+
+    def evaluate(self):
+        calls.append(time.monotonic())
+        if len(calls) == 2:  # the second evaluation: a stop arrives while it runs
+            threading.Timer(0.05, self.request_stop, args=("test",)).start()
+            time.sleep(0.2)
+        return real(self)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "evaluate", evaluate)
+    started = time.monotonic()
+    result, events, run = train(small_corpus, max_steps=10**6, eval_every=5, eval_chars=10**7)
+    assert isinstance(result, ev.Finished) and result.reason == "test"
+    evaluated = [e.step for e in events if isinstance(e, ev.EvalResult)]
+    assert evaluated == [5]  # the stopped evaluation scores nothing (half a text is not a score)
+    assert time.monotonic() - started < 60 and run.checkpoint("latest").is_file()
