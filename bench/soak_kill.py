@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def main() -> int:
     parser.add_argument("--save-every", type=float, default=1.0)
     parser.add_argument("--max-wait", type=float, default=4.0, help="longest random wait before a kill (s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="keep the runs folder (removed by default)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     home = Path(tempfile.mkdtemp(prefix="rnn-tui-soak-"))
@@ -166,7 +168,11 @@ def main() -> int:
     print(f"final clean run: {final}")
     for line in problems:
         print("  " + line)
-    return 0 if survived == args.rounds and not problems else 1
+    if args.keep:
+        print(f"runs kept in {home}")
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+    return 0 if survived == args.rounds and not problems and final.startswith("ok") else 1
 
 
 def _read(proc, lines: list[str], started: threading.Event) -> None:
@@ -179,9 +185,9 @@ def _read(proc, lines: list[str], started: threading.Event) -> None:
 
 def _resumed_step(lines: list[str]) -> int | None:
     for line in lines:
-        match = re.search(rf"note: resumed {NAME} at step (\d+)", line)
+        match = re.search(rf"note: resumed {NAME} at step ([\d,]+)", line)
         if match:
-            return int(match.group(1))
+            return int(match.group(1).replace(",", ""))
     return None
 
 
@@ -204,7 +210,14 @@ def _finish(base, env, home, run_dir) -> str:
     proc = subprocess.Popen(
         [*base, "--resume", NAME], env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    time.sleep(6)
+    # Stopped once it trains (a stop while it still loads would leave the dead run's rows: not this check).
+    before = max((r["step"] for r in _rows(run_dir / "metrics.jsonl")[0]), default=0)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        rows = _rows(run_dir / "metrics.jsonl")[0]
+        if rows and rows[-1]["step"] > before + 20:
+            break
+        time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     rows, cut = _rows(run_dir / "metrics.jsonl")

@@ -8,6 +8,7 @@ ends as one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -51,6 +52,13 @@ def _number(kind):
             ) from None
 
     return parse
+
+
+def _positive_seconds(text):
+    value = _number(float)(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
 
 
 def _run_name(text):
@@ -245,7 +253,9 @@ def attach_parser() -> Parser:
 def stop_parser() -> Parser:
     p = Parser(prog="rnn-tui stop", description="Ask a training run to save and stop; exits 0 once it is saved.")
     p.add_argument("run", metavar="RUN", help="run name or a unique start of one")
-    p.add_argument("--timeout", type=_number(float), default=300.0, help="seconds to wait for the save (default 300)")
+    p.add_argument(
+        "--timeout", type=_positive_seconds, default=300.0, help="seconds to wait for the save (default 300)"
+    )
     p.add_argument("--runs-dir", help="where runs live")
     return p
 

@@ -94,6 +94,10 @@ def runs(args) -> int:
 def _list_runs(root) -> int:
     from rnn_tui.core.runs import list_runs
 
+    if root.exists() and not root.is_dir():
+        from rnn_tui.core.errors import RunError
+
+        raise RunError(f"{root} is a file, not a runs folder; pass a folder with --runs-dir")
     found = list_runs(root)
     if not found:
         _out(f"no runs in {root} yet; start one with `rnn-tui CORPUS`\n", sys.stderr)

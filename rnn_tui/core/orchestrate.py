@@ -120,6 +120,10 @@ class RunRequest:
 
             get(self.demo)
         if self.corpus is not None:
+            if not self.corpus.strip():  # `rnn-tui "$FILE"` with FILE unset: not the current folder
+                from rnn_tui.core.errors import CorpusError
+
+                raise CorpusError("the corpus path is empty; pass the path of a text file to train on")
             check_regular_file(Path(self.corpus))
         if self.compare and self.name:
             from rnn_tui.core.paths import check_new_run_names, runs_dir

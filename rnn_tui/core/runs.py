@@ -471,9 +471,12 @@ def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
                 raise RunError(f"{ref}: not a run folder or checkpoint file; pass a run's name (see `rnn-tui runs`)")
             raise _no_such_run(ref, runs_root)
         run = Run(Path(os.path.abspath(candidate)))
-    for kind in ("latest", "best", "previous"):
-        if run.checkpoint(kind).is_file():
-            return run, run.checkpoint(kind)
+    present = [run.checkpoint(kind) for kind in ("latest", "best", "previous") if run.checkpoint(kind).is_file()]
+    from rnn_tui.core.checkpoint import peek_checkpoint
+
+    readable = [path for path in present if peek_checkpoint(path) is not None]  # a damaged latest.pt: the next
+    if readable or present:
+        return run, (readable or present)[0]  # none readable: the first, whose load says what is wrong
     raise RunError(
         f"{run.path}: run has no checkpoint yet; train it for a few steps first (`rnn-tui runs show {run.name}` "
         "shows what it has)"

@@ -143,6 +143,10 @@ def test_trace_reads_only_a_bounded_regular_file(trained, shared_home, tmp_path)
     [
         (["missing.txt", "--headless"], ["no such file"]),
         (["--headless", "--lr", "0"], ["--lr"]),
+        (["", "--headless"], ["corpus path is empty"]),
+        (["runs", "--runs-dir", "/etc/hostname"], ["not a runs folder"]),
+        (["stop", "x", "--timeout", "nan"], ["--timeout"]),
+        (["stop", "x", "--timeout", "-1"], ["--timeout"]),
         (["--headless", "--lr", "nan"], ["--lr"]),
         (["--headless", "--lr", "inf"], ["--lr"]),
         (["--headless", "--dropout", "1"], ["--dropout", "[0, 1)"]),

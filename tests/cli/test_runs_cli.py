@@ -293,3 +293,14 @@ def test_a_damaged_random_state_or_a_folder_for_a_file_is_not_a_crash(runs_home,
     metrics.rename(metrics.with_name("m.bak"))
     metrics.mkdir()
     assert_clear_error(cli(runs_home, "--resume", "rg", "--headless", "--max-steps", "7", *TINY), "not a plain file")
+
+
+def test_sample_reads_the_next_checkpoint_when_latest_is_damaged(runs_home, small_corpus):
+    made = cli(
+        runs_home, str(small_corpus), "--headless", "--max-steps", "30", "--eval-every", "10", "--name", "dm", *TINY
+    )
+    assert made.returncode == 0 and (runs_home / "runs" / "dm" / "best.pt").is_file()
+    (runs_home / "runs" / "dm" / "latest.pt").write_bytes(b"")
+    proc = cli(runs_home, "sample", "dm", "--length", "20", "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout) >= 20
