@@ -218,7 +218,15 @@ def _show_run(run) -> int:
         size = f"{chars:,} chars, " if isinstance(chars, int) else ""
         lines.append(f"corpus      {_safe(corpus.get('path'))} ({size}{_safe(corpus.get('vocab_size'))} symbols)")
         train = config.get("train", {})
-        lines.append("config      " + _safe(" ".join(f"{k}={v}" for k, v in sorted(train.items()) if v is not None)))
+        items = [_safe(f"{k}={v}") for k, v in sorted(train.items()) if v is not None]
+        width = max(40, (_terminal_width() or 100) - 12)  # the settings wrap between items, under one another
+        rows = [""]
+        for item in items:
+            if rows[-1] and len(rows[-1]) + 1 + len(item) > width:
+                rows.append(item)
+            else:
+                rows[-1] = f"{rows[-1]} {item}" if rows[-1] else item
+        lines += [("config      " if i == 0 else " " * 12) + row for i, row in enumerate(rows)]
     rows, skipped = run.read_metrics_counted()
     lines.append(f"steps       {summary['steps']:,}")
     losses = [r["train_loss"] for r in rows if "train_loss" in r]
@@ -230,14 +238,19 @@ def _show_run(run) -> int:
         lines.append(f"note        {skipped} bad line{'s' if skipped != 1 else ''} in metrics.jsonl skipped")
     for name in summary["checkpoints"]:
         path = run.path / name
+        from rnn_tui.core.checkpoint import peek_checkpoint
+
         try:
             size_mb = f"{path.stat().st_size / 1e6:.1f} MB"
         except OSError:
             size_mb = "unreadable"
+        peeked = peek_checkpoint(path)
+        size_mb += f", step {peeked['step']:,}" if peeked is not None else ", damaged: cannot be read"
         lines.append(f"checkpoint  {_safe(path)} ({size_mb})")
-    if not summary["checkpoints"]:
-        lines.append("checkpoint  none yet (saved at the first autosave, evaluation or stop)")
     holder = lock_holder(run.path)
+    if not summary["checkpoints"]:
+        when = "saved at the first autosave, evaluation or stop" if holder is not None else "its trainer is gone"
+        lines.append(f"checkpoint  none ({when})")
     if holder is not None:
         lines.append(f"training    now (PID {holder})")
         from rnn_tui.core.live import live_run

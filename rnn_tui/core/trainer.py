@@ -588,7 +588,10 @@ class Trainer(Controls, FiniteGuard):
         self._flush(time.monotonic())
         path = self.save("latest", "final")
         if self.is_main:
-            self.sink(self.snapshot())
+            snap = self.snapshot()
+            self.sink(snap)
+            if self.config.sample_every and reason in ("max_steps", "epochs", "max_time"):
+                self.live_sample(snap)  # a run that ran its course shows what the final model writes
         finished = ev.Finished(self.step, reason, str(self.run_.path), path, self.best_val)
         self.sink(finished)
         return finished

@@ -74,6 +74,7 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
         self._home_mode = "_default" if home else "home"
         self._runs = 0
         self._pending_begin: tuple | None = None
+        self._intro: str | None = None
         self.started: ev.Started | None = None
         self.finished: ev.Finished | None = None
         self.failed: ev.Failed | None = None

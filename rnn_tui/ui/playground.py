@@ -9,6 +9,7 @@ A mixin of ``RnnTuiApp``; it expects what is declared below there.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,18 @@ if TYPE_CHECKING:  # for the type checker the mixin is the app it is mixed into
     from rnn_tui.ui.screens.train import TrainScreen
 else:
     _App = object
+
+
+def _reset_name(runs_root: Path, old: str) -> str:
+    """The name of a reset of ``old``: ``old-reset``, then ``-reset2``, ... (a reset of a reset stays short)."""
+    import re
+
+    base = re.sub(r"-reset\d*$", "", old)
+    for n in range(1, 1000):
+        name = f"{base}-reset{n if n > 1 else ''}"[:100]
+        if not (runs_root / name).exists():
+            return name
+    return f"{base}-reset-{os.getpid()}"[:100]
 
 
 class PlaygroundFlow(_App):
@@ -42,6 +55,7 @@ class PlaygroundFlow(_App):
     _home_mode: str
     _runs: int
     _pending_begin: tuple | None
+    _intro: str | None  # what the next run's dashboard says once it starts
     _wait_timer: Any
     exiting: threading.Event
 
@@ -109,6 +123,7 @@ class PlaygroundFlow(_App):
 
         # Opened from home, a run trains on until paused or left: the budget it was started with is lifted.
         budget = {"max_steps": None, "max_time": None, "epochs": None}
+        self._intro = f"training {name} on with no step or time limit: space pauses, q saves and stops"
         self.start_training(RunRequest(resume=name, runs_dir=str(self._runs_root()), overrides=budget))
 
     def attach_run(self, run_dir: str) -> None:
@@ -141,6 +156,8 @@ class PlaygroundFlow(_App):
                     def chosen(yes: bool | None) -> None:
                         if yes:
                             self._begin(factory, ghost, attached, ask=False)
+                        else:
+                            self._intro = None  # that run is not starting: its words are not for the next
 
                     name = self.started.run_name
                     self.push_screen(
@@ -178,6 +195,7 @@ class PlaygroundFlow(_App):
 
         screen = TrainScreen()
         screen.ghost = ghost or []
+        screen.intro, self._intro = self._intro, None  # said once this run has started (a reset says what it did)
         self._dashboard = screen
         mode, old = f"run-{self._runs}", self._dashboard_mode
         self.add_mode(mode, lambda: screen)
@@ -226,8 +244,15 @@ class PlaygroundFlow(_App):
         known = {f.name for f in fields(TrainConfig)}
         overrides = {k: v for k, v in self.started.config.items() if k in known and v is not None}
         overrides["seed"] = random.randrange(1, 2**31)
+        scale = self.train_screen.lr_scale if self._dashboard is not None else 1.0
+        if scale != 1.0 and isinstance(overrides.get("lr"), (int, float)):
+            overrides["lr"] = overrides["lr"] * scale  # the rate the user set with + and -, as the run had it
+        old = self.started.run_name
+        name = _reset_name(self._runs_root(), old)
         try:
-            request = RunRequest.from_options({"corpus": corpus, **overrides, "runs_dir": str(self._runs_root())})
+            request = RunRequest.from_options(
+                {"corpus": corpus, **overrides, "name": name, "runs_dir": str(self._runs_root())}
+            )
             request.check()
         except UserError as exc:
             self.status(f"reset: {exc}", "error")
@@ -237,6 +262,7 @@ class PlaygroundFlow(_App):
         ghost = list(self.train_screen.query_one(LossChart).train) if self._dashboard is not None else []
         maker = self.bridge_maker
         if maker is not None:
+            self._intro = f"reset: {old} saved and kept; now {name}: same settings, new seed (old curve faint)"
             self._begin(lambda app: maker(app, request), ghost, attached=False, ask=False)
 
     def browse_run(self, run_dir: str, which: str) -> None:

@@ -106,6 +106,8 @@ def test_one_damaged_run_never_breaks_the_others(runs_home, small_corpus):
     assert show.returncode == 0 and "4 bad lines in metrics.jsonl skipped" in show.stdout
     damaged = cli(runs_home, "runs", "show", "m2")
     assert damaged.returncode == 0 and "config      unreadable" in damaged.stdout and "latest.pt" in damaged.stdout
+    (runs / "m2" / "previous.pt").write_bytes(b"")
+    assert "previous.pt (0.0 MB, damaged: cannot be read)" in cli(runs_home, "runs", "show", "m2").stdout
     (runs / "ok" / "config.json").write_text('{"train": "x"}')
     assert cli(runs_home, "runs").returncode == 0
     resumed = cli(runs_home, "--headless", "--resume", "m1", "--max-steps", "5", "--threads", "1")
@@ -118,9 +120,12 @@ def test_a_run_with_no_checkpoint_yet_can_be_shown_and_deleted(runs_home, small_
     from tests.core.helpers import overrides
 
     prepare(str(small_corpus), overrides(), name="fresh").lock.release()
-    show = cli(runs_home, "runs", "show", "fresh")
+    show = cli(runs_home, "runs", "show", "fresh", env={"COLUMNS": "80"})
     assert show.returncode == 0, show.stderr
-    assert "checkpoint  none yet" in show.stdout and "cell=lstm" in show.stdout
+    # no trainer holds it: no checkpoint is coming; the settings wrap under one another at 80 columns
+    assert "checkpoint  none (its trainer is gone)" in show.stdout and "cell=lstm" in show.stdout
+    settings = [line for line in show.stdout.splitlines() if line.startswith(("config", " "))]
+    assert len(settings) > 1 and all(len(line) <= 80 for line in settings), show.stdout
     assert cli(runs_home, "runs", "delete", "fresh", "--yes").returncode == 0
     assert not (runs_home / "runs" / "fresh").exists()
 

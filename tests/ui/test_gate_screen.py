@@ -6,7 +6,7 @@ from textual.widgets._footer import FooterKey
 from rnn_tui.ui.screens.gates import GatesScreen
 from rnn_tui.ui.viewer import ViewerApp
 from rnn_tui.ui.widgets.gate_text import GateText
-from rnn_tui.ui.widgets.key_bar import KeyBar
+from rnn_tui.ui.widgets.key_bar import KEEP, KeyBar
 from tests.ui.helpers import screen_text, snapshot, wait_for
 
 # Short lines, as in a play: a fixed number of characters would leave rows empty.
@@ -133,9 +133,9 @@ async def test_key_bar_drops_whole_entries_and_keeps_help():
         for width in (20, 35, 50, 200):
             chosen = bar.fitting(width)
             used = sum(bar.entry_width(app.get_key_display(b), b.description) for b, _, _ in chosen)
-            assert used <= width and chosen[-1][0].action == "help"
-            kept = [e for e in entries if e in chosen and e[0].action != "help"]
-            assert kept == [e for e in entries if e[0].action != "help"][: len(kept)]  # most important first
+            assert used <= width and [b.action for b, _, _ in chosen[-2:]] == ["request_quit", "help"]
+            kept = [e for e in entries if e in chosen and e[0].action not in KEEP]
+            assert kept == [e for e in entries if e[0].action not in KEEP][: len(kept)]  # most important first
         assert len(bar.fitting(200)) == len(entries)
 
 

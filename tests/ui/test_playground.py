@@ -180,6 +180,10 @@ async def test_new_run_from_the_form_step_learning_rate_and_reset(runs_home):
         await pilot.press("R")
         await wait_for(pilot, lambda: app.started is not None and app.started.run_name != first_run)
         assert app.started.config["seed"] != old_seed and app.started.config["hidden_size"] == 64
+        assert app.started.run_name == f"{first_run}-reset"  # named after the run it restarts
+        assert app.started.config["lr"] == pytest.approx(2 * config["lr"])  # with the rate the user set
+        await wait_for(pilot, lambda: "reset:" in app.train_screen.query_one("#status").message)
+        assert f"{first_run} saved and kept" in app.train_screen.query_one("#status").message
         assert app.train_screen.query_one(LossChart).ghost
         assert Run(run_dir).checkpoint("latest").exists()  # the first run was saved before the reset
         app.bridge.stop("test")
@@ -299,6 +303,10 @@ async def test_an_empty_home_trains_the_demo_on_enter_after_a_visit_to_help(runs
     app = playground(runs_home / "runs")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.pause(0.2)
+        text = "\n".join(screen_text(app))
+        # Nothing trains and nothing is selected: no empty loss chart, no keys about a selected run.
+        assert "waiting for the first steps" not in text and "Sample" not in text and "Gates" not in text
         await pilot.press("question_mark")
         await pilot.pause(0.2)
         await pilot.press("escape")
@@ -306,6 +314,12 @@ async def test_an_empty_home_trains_the_demo_on_enter_after_a_visit_to_help(runs
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.started is not None)
         assert app.started.run_name.startswith("shakespeare_tragedies")
+        await pilot.press("h")  # home while it trains: Esc goes back to it
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
+        await pilot.pause(0.2)
+        assert "Back to training" in screen_text(app)[-1]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen))
 
 
 async def test_the_form_judges_a_size_with_the_other_sizes_it_holds(runs_home):

@@ -146,6 +146,7 @@ def fit_widths(width: int, names: list[str], corpora: list[str], fixed: int) -> 
 class HomeScreen(HostedScreen):
     BINDINGS = [
         Binding("enter", "open", "Open"),
+        Binding("escape", "back", "Back to training"),
         Binding("n", "new", "New run"),
         Binding("i", "view('sample')", "Sample"),
         Binding("g", "view('gates')", "Gates"),
@@ -166,6 +167,7 @@ class HomeScreen(HostedScreen):
     HomeScreen #home-empty { height: auto; padding: 1 2; display: none; }
     HomeScreen.empty #home-empty { display: block; }
     HomeScreen.empty #runs { display: none; }
+    HomeScreen.empty #home-side { display: none; }
     HomeScreen #home-body { layout: vertical; }
     HomeScreen.wide #home-body { layout: horizontal; }
     HomeScreen.wide #runs { width: 3fr; }
@@ -256,6 +258,7 @@ class HomeScreen(HostedScreen):
         self.marked &= {r.name for r in self.rows}
         self._fill_table()
         self.set_class(not self.rows, "empty")
+        self.refresh_bindings()  # the keys about a selected run come and go with the rows
         table.disabled = not self.rows  # hidden and empty, it must not take focus (and Enter) back
         if self.rows:
             names = [r.name for r in self.rows]
@@ -359,6 +362,17 @@ class HomeScreen(HostedScreen):
         if row is None:
             self.say("no run selected: n starts a new one", "warning")
         return row
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys about a selected run mean nothing with no runs (hidden); Esc goes back to a run this app trains.
+        if action in ("view", "mark", "compare", "sort", "rename", "delete"):
+            return bool(self.rows)
+        if action == "back":
+            return host(self).live_run_dir is not None
+        return True
+
+    def action_back(self) -> None:
+        host(self).show_dashboard()
 
     def action_open(self) -> None:
         app = host(self)

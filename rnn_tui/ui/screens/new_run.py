@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -43,9 +43,11 @@ PREVIEW_FULL_BYTES = 8 << 20  # files up to this size are read whole for the pre
 
 
 def _demos() -> list[tuple[str, str]]:
+    """Each demo by the head of its title ("Shakespeare's sonnets"), so the choice reads whole in a narrow
+    field; the whole title heads the text's pane."""
     from rnn_tui.core.demos import DEMOS
 
-    return [(demo.title, name) for name, demo in DEMOS.items()]
+    return [(demo.title.split(" (")[0].split(":")[0], name) for name, demo in DEMOS.items()]
 
 
 class FilePicker(ModalScreen[str | None]):
@@ -86,17 +88,27 @@ class NewRunScreen(Screen):
         Binding("ctrl+o", "pick_file", "Pick a file"),
         Binding("ctrl+y", "copy_command", "Copy command", show=False),
     ]
+    # Narrow or short: the fields down the left, the text, the estimate and the command down the right.
+    # Wide and tall: the fields with the estimate and the command under them; the text fills the right.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
     DEFAULT_CSS = """
-    NewRunScreen #form { height: 1fr; }
-    NewRunScreen #fields { width: 1fr; height: 1fr; }
-    NewRunScreen #side { width: 1fr; height: 1fr; }
-    NewRunScreen .row { height: 1; margin: 0 0 0 0; }
+    NewRunScreen #form { height: 1fr; layout: grid; grid-size: 2 3; grid-columns: 44 1fr; grid-rows: 1fr auto auto; }
+    NewRunScreen #fields { height: 1fr; row-span: 3; scrollbar-size-vertical: 1; }
+    NewRunScreen.-wide.-tall #form { grid-columns: 60 1fr; grid-rows: auto 1fr auto; }
+    NewRunScreen.-wide.-tall #fields { height: auto; row-span: 1; }
+    NewRunScreen.-wide.-tall #preview { row-span: 3; }
+    NewRunScreen .row { height: 1; }
     NewRunScreen .row Label { width: 14; color: $text-muted; }
     NewRunScreen .row Input, NewRunScreen .row Select { width: 1fr; }
     NewRunScreen .problem { height: auto; color: $error; padding: 0 0 0 14; display: none; }
     NewRunScreen .problem.shown { display: block; }
-    NewRunScreen #preview { height: auto; min-height: 3; padding: 0 1; }
+    NewRunScreen #preview { height: 1fr; padding: 0 1; }
+    NewRunScreen #about { height: auto; margin-top: 1; color: $text-muted; }
+    NewRunScreen #preview-about { height: auto; }
+    NewRunScreen #preview-head { height: 1fr; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     NewRunScreen #estimate { height: auto; padding: 0 1; }
+    NewRunScreen.-wide.-tall #estimate { height: 1fr; }
     NewRunScreen #command { height: auto; padding: 0 1; color: $text-muted; }
     NewRunScreen #status { height: auto; padding: 0 1; }
     """
@@ -105,6 +117,7 @@ class NewRunScreen(Screen):
         def __init__(self, path: str, text: Text, vocab: int | None, problem: str | None) -> None:
             super().__init__()
             self.path, self.text, self.vocab, self.problem = path, text, vocab, problem
+            self.head = Text()  # the text's first lines, as many as the pane shows
             self.corpus: Any = None  # the text read whole (files up to PREVIEW_FULL_BYTES), for its checks
 
     def __init__(
@@ -132,10 +145,10 @@ class NewRunScreen(Screen):
     def compose(self) -> ComposeResult:
         from rnn_tui.core.config import CELLS, PRECISIONS
 
-        with Horizontal(id="form"):
+        with Container(id="form"):
             with VerticalScroll(id="fields", classes="pane") as fields:
                 fields.border_title = "new run"
-                choices = [*_demos(), ("a text file (path below, ctrl+o picks)", FILE)]
+                choices = [*_demos(), ("a text file (ctrl+o)", FILE)]
                 yield from self._row(
                     "source",
                     "text",
@@ -182,18 +195,19 @@ class NewRunScreen(Screen):
                     ),
                 )
                 yield from self._row(
-                    "name", "run name", Input(placeholder="(from the text, cell and time)", id="name", compact=True)
+                    "name", "run name", Input(placeholder="(text, cell, time)", id="name", compact=True)
                 )
-            with Vertical(id="side"):
-                preview = Static("", id="preview", classes="pane")
+                yield Static("", id="about")  # what the demo teaches: in the room the fields leave
+            with Vertical(id="preview", classes="pane") as preview:
                 preview.border_title = "the text"
-                yield preview
-                estimate = Static("", id="estimate", classes="pane")
-                estimate.border_title = "what it takes"
-                yield estimate
-                command = Static("", id="command", classes="pane")
-                command.border_title = "as a command (ctrl+y copies)"
-                yield command
+                yield Static("", id="preview-about")
+                yield Static("", id="preview-head")
+            estimate = Static("", id="estimate", classes="pane")
+            estimate.border_title = "what it takes"
+            yield estimate
+            command = Static("", id="command", classes="pane")
+            command.border_title = "as a command (ctrl+y copies)"
+            yield command
         yield Static("", id="status")
         yield KeyBar()
 
@@ -291,15 +305,20 @@ class NewRunScreen(Screen):
         self._changed()
 
     def _corpus_changed(self) -> None:
-        self.vocab = None
+        self.vocab, self.previewed_corpus = None, None  # until the new text is read
         self.query_one("#row-corpus").display = not self.demo  # a demo needs no path
+        about = self.query_one("#about", Static)
+        about.display = bool(self.demo)
         if self.demo:
+            from rnn_tui.core.demos import DEMOS
+
+            about.update(Text(DEMOS[self.demo].blurb))
             self._preview_demo(self.demo)
             return
         path = self.query_one("#corpus", Input).value.strip()
         if not path:
             self.corpus_problem = "type the path of a text file, or ctrl+o to pick one"
-            self.query_one("#preview", Static).update(Text(self.corpus_problem, style="italic"))
+            self._show_preview(Text(self.corpus_problem, style="italic"), Text())
             return
         self._preview_file(os.path.expanduser(path))
 
@@ -312,13 +331,13 @@ class NewRunScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - shown beside the field, never a crash
             self.post_message(self.Previewed(name, Text(str(exc), style="red"), None, str(exc)))
             return
-        self._preview(path, DEMOS[name].blurb, key=name)
+        self._preview(path, key=name)
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False, description="reading the text")
     def _preview_file(self, path: str) -> None:
-        self._preview(path, None, key=path)
+        self._preview(path, key=path)
 
-    def _preview(self, path: str, blurb: str | None, key: str) -> None:
+    def _preview(self, path: str, key: str) -> None:
         from rnn_tui.core.corpus import load_corpus
         from rnn_tui.core.errors import UserError
         from rnn_tui.core.paths import check_regular_file
@@ -333,8 +352,6 @@ class NewRunScreen(Screen):
             self.post_message(self.Previewed(key, Text(f"{path}: {exc.strerror}", style="red"), None, str(exc)))
             return
         text = Text()
-        if blurb:
-            text.append(blurb + "\n", style="italic")
         if size > PREVIEW_FULL_BYTES:
             text.append(f"{size / 1e6:,.1f} MB (read in full when training starts)")
             self.post_message(self.Previewed(key, text, None, None))
@@ -344,13 +361,9 @@ class NewRunScreen(Screen):
         except UserError as exc:
             self.post_message(self.Previewed(key, Text(str(exc), style="red"), None, str(exc)))
             return
-        head = corpus.text(0, min(corpus.n_chars, 400)).splitlines()[:3]
-        text.append(
-            f"{size / 1e3:,.0f} KB \u00b7 {corpus.n_chars:,} characters \u00b7 vocabulary {len(corpus.vocab)}\n"
-        )
-        for line in head:
-            text.append(line[:60] + "\n", style="dim")
+        text.append(f"{size / 1e3:,.0f} KB \u00b7 {corpus.n_chars:,} characters \u00b7 vocabulary {len(corpus.vocab)}")
         previewed = self.Previewed(key, text, len(corpus.vocab), None)
+        previewed.head = Text("\n".join(corpus.text(0, min(corpus.n_chars, 6000)).splitlines()[:60]))
         previewed.corpus = corpus
         self.post_message(previewed)
 
@@ -358,10 +371,14 @@ class NewRunScreen(Screen):
         current = self.demo or os.path.expanduser(self.query_one("#corpus", Input).value.strip())
         if message.path != current:
             return  # an older preview
-        self.query_one("#preview", Static).update(message.text)
+        self._show_preview(message.text, message.head)
         self.vocab, self.corpus_problem = message.vocab, message.problem
         self.previewed_corpus = message.corpus
         self._changed()
+
+    def _show_preview(self, about: Text, head: Text) -> None:
+        self.query_one("#preview-about", Static).update(about)
+        self.query_one("#preview-head", Static).update(head)
 
     def _changed(self) -> None:
         """Mark bad fields and redo the estimate and the command line."""
@@ -385,7 +402,12 @@ class NewRunScreen(Screen):
         vocab = self.vocab or 100
         est = estimate(config, vocab, self.runs_root)
         text = Text(f"{est.parameters:,} parameters{'' if self.vocab else ' (about)'}\n")
-        text.append(f"~{format_bytes(est.memory_bytes)} to train (weights, AdamW, one step's activations)\n")
+        text.append(f"~{format_bytes(est.memory_bytes)} to train (weights, AdamW, activations)\n")
+        per_step = config.batch_size * config.seq_len
+        text.append(f"{per_step:,} chars a step ({config.batch_size} \u00d7 {config.seq_len})\n")
+        if self.previewed_corpus is not None:  # the training part: all but the validation share
+            train_chars = self.previewed_corpus.n_chars * (1 - config.val_frac)
+            text.append(f"~{max(1, round(train_chars / per_step)):,} steps a pass over the text\n")
         if est.chars_per_sec:
             text.append(
                 f"~{est.chars_per_sec:,.0f} chars/s here (from {est.speed_from} earlier run"

@@ -84,6 +84,7 @@ class TrainScreen(HostedScreen):
         self.run_dir: str | None = None
         self.ghost: list[tuple[float, float]] = []  # the curve before a reset, drawn faint
         self.lr_scale = 1.0  # the user's learning-rate factor so far (the trainer confirms each change)
+        self.intro: str | None = None  # said when the run starts, after what the trainer says
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -154,6 +155,9 @@ class TrainScreen(HostedScreen):
             )
             if event.notes:  # in the status line, not toasts over the sample and status at 80x24
                 self.say("; ".join(event.notes), "warning")
+            if self.intro:
+                self.say(self.intro, "ok")
+                self.intro = None
             if event.start_step > 0:
                 self._load_history(event.run_dir, event.start_step)
         elif isinstance(event, ev.Finished):

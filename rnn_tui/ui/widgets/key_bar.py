@@ -3,7 +3,8 @@
 Textual's Footer cuts the last entry mid-word when the bindings do not fit
 (`^t C▏`). KeyBar lays the entries out in order of importance (the focused
 widget's, then the screen's, then the app's, as declared) and drops the ones
-that do not fit whole; help is kept at the end, since it lists the rest.
+that do not fit whole; the way out and help are kept at the end, since help
+lists the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-KEEP = ("help", "app.help")  # the entry that leads to everything that was dropped
+# Always shown, last: how to leave, and the entry that leads to everything that was dropped.
+KEEP = ("request_quit", "app.request_quit", "help", "app.help")
 
 
 class KeyBar(Footer):
@@ -39,7 +41,7 @@ class KeyBar(Footer):
             if binding.show and binding.action not in seen:
                 seen.add(binding.action)
                 out.append((binding, enabled, tooltip))
-        kept = [e for e in out if e[0].action in KEEP]
+        kept = sorted((e for e in out if e[0].action in KEEP), key=lambda e: KEEP.index(e[0].action))
         return [e for e in out if e[0].action not in KEEP] + kept
 
     def fitting(self, width: int) -> list[tuple]:
