@@ -215,3 +215,9 @@ async def test_a_refused_typed_text_leaves_the_pane_and_its_title_in_agreement(s
         await pilot.press("e", *"\b\b\b\b\b\bhi", "enter")  # fixed: traced, the refusal gone
         await wait_for(pilot, lambda: screen.traced_source == "typed")
         assert screen.error is None and "".join(screen.trace.chars) == "hi"
+
+
+def test_a_value_that_rounds_to_zero_has_no_minus_sign():
+    from rnn_tui.ui.screens.gates import signed
+
+    assert [signed(v) for v in (-0.004, 0.0, -0.006, 0.5)] == ["+0.00", "+0.00", "-0.01", "+0.50"]

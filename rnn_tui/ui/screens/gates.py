@@ -43,6 +43,11 @@ STEPPED_WITHIN = 16  # a snapshot this few steps on came from stepping: retrace 
 LINE_START_WITHIN = 400  # how far into a slice of text to look for the end of its first, cut line
 
 
+
+def signed(value: float) -> str:
+    """Two decimals with a sign; a value that rounds to zero reads +0.00, never -0.00."""
+    return f"{0.0 if abs(value) < 0.005 else value:+.2f}"
+
 class GatesScreen(HostedScreen):
     # Footer order is importance order; the footer drops what does not fit (all of it is in help).
     BINDINGS = [
@@ -259,7 +264,7 @@ class GatesScreen(HostedScreen):
         for gate in t.gates:
             value = float(display_values(t, self.layer_index, gate)[pos, self.unit])
             out.append(f"{gate}=", style="dim")
-            out.append(f"{value:+.2f}", style=value_style(value, gate not in SIGMOID_GATES))
+            out.append(signed(value), style=value_style(value, gate not in SIGMOID_GATES))
             out.append(" ")
         if self.error:  # it takes the rows below, wrapped: a refusal is read whole
             import textwrap
@@ -278,7 +283,7 @@ class GatesScreen(HostedScreen):
             units = active_units(t, self.layer_index, self.gate, lo, hi, limit=12)
             line = Text(f"on across {hi - lo} chars:", style="dim")
             for u, v in units:
-                item = f"  u{u} (min {v:+.2f})"
+                item = f"  u{u} (min {signed(v)})"
                 if line.cell_len + len(item) > width:
                     break
                 line.append(item)
@@ -315,7 +320,7 @@ class GatesScreen(HostedScreen):
         self.interesting = interesting_units(t, self.layer_index, self.gate, limit=limit)
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
-            table.add_row(Text(f"{marker}u{unit:<4} {corr:+.2f} {feature}"))
+            table.add_row(Text(f"{marker}u{unit:<4} {signed(corr)} {feature}"))
         table.add_row(Text("n: next of these", style="dim"))
         if show_gates:
             table.add_row(Text(f"mostly saturated, layer {self.layer_index + 1}", style="bold"))
