@@ -1,3 +1,5 @@
+import pytest
+
 from rnn_tui.core.compare import matched_hidden_size, parameter_count, parse_cells
 from rnn_tui.core.model import CharRNN, count_parameters
 from rnn_tui.ui.app import RnnTuiApp
@@ -8,7 +10,7 @@ from rnn_tui.ui.viewer import ViewerApp
 from rnn_tui.ui.widgets.compare_chart import CompareChart
 from rnn_tui.ui.widgets.gradflow_plot import GradFlowPlot
 from tests.conftest import tiny_config
-from tests.ui.helpers import plain, snapshot, wait_for
+from tests.ui.helpers import plain, screen_text, snapshot, wait_for
 
 
 def test_parameter_count_formula_and_matching():
@@ -35,7 +37,37 @@ async def test_gradflow_screen_plots_now_and_initial(tmp_path):
         drawn = plot.render().plain
         assert "distance T-t" in drawn and "log scale" in plot.border_title
         head = str(app.screen.query_one("#gf-head").render())
-        assert "RNN" in head and "distance 50" in head
+        assert "RNN" in head and "T-t = 50" in head
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_gradflow_head_never_breaks_inside_its_brackets(size):
+    """At 80 columns the head used to wrap as '... (at' / 'init 1.5e-10)'."""
+    from tests.ui.test_snapshots_dashboard import fixed_flow
+
+    app = RnnTuiApp()
+    async with app.run_test(size=size) as pilot:
+        await app.push_screen(GradFlowScreen(fixed_flow(), 1_234_567))
+        await pilot.pause()
+        rows = [row.strip() for row in screen_text(app)[:3]]
+        head = rows[: rows.index(next(r for r in rows if r.startswith("\u256d")))]  # down to the plot's border
+        assert all(row.count("(") == row.count(")") for row in head), head
+        assert "T-t = 50" in head[0] and any("(at init" in row for row in head)
+        assert len(head) == (1 if size[0] >= 120 else 2), head
+        await pilot.resize_terminal(60 if size[0] >= 120 else 120, 24)
+        await pilot.pause()
+        rows = [row.strip() for row in screen_text(app)[:4]]
+        assert all(row.count("(") == row.count(")") for row in rows), rows
+
+
+def test_gradflow_words_distance_the_same_everywhere():
+    """The plot, the caption under it and the help all call the distance T-t."""
+    from rnn_tui.ui.screens.gradflow import EXPLAIN
+    from rnn_tui.ui.screens.help import TOPICS
+
+    help_text = " ".join(TOPICS["gradient flow"].notes)
+    assert "T-t steps earlier" in EXPLAIN and "T-t steps earlier" in help_text
+    assert " t steps" not in help_text and "distance T-t" in GradFlowPlot().border_title
 
 
 async def test_compare_mode_trains_three_saved_runs_and_shows_chart_and_table(small_corpus, runs_home):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -30,6 +31,27 @@ EXPLAIN = (
 )
 
 
+class FlowSummary(Static):
+    """The figures on one line where they fit; else each part starts a line, so no break falls inside one."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.parts: tuple[str, ...] = ()
+        self.style = ""
+
+    def show(self, *parts: str, style: str = "") -> None:
+        self.parts, self.style = parts, style
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        line = " ".join(self.parts)
+        width = self.content_size.width
+        self.update(Text(line if not width or cell_len(line) <= width else "\n".join(self.parts), style=self.style))
+
+
 class GradFlowScreen(HostedScreen):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "remeasure", "Remeasure")]
     DEFAULT_CSS = """
@@ -41,7 +63,7 @@ class GradFlowScreen(HostedScreen):
     class Measured(Message):
         """The measuring worker's result."""
 
-        def __init__(self, flow: GradFlow, summary: str) -> None:
+        def __init__(self, flow: GradFlow, summary: tuple[str, ...]) -> None:
             super().__init__()
             self.flow, self.summary = flow, summary
 
@@ -51,7 +73,7 @@ class GradFlowScreen(HostedScreen):
         self.given = flow, step
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="gf-head")
+        yield FlowSummary(id="gf-head")
         yield GradFlowPlot(id="gf-plot")
         yield Static(Text(EXPLAIN, style="dim"), id="gf-table")
         yield KeyBar()
@@ -71,9 +93,9 @@ class GradFlowScreen(HostedScreen):
         snapshot = app.latest_snapshot
         text = app.gate_text("validation", self.LENGTH + 1) or app.gate_text("sample", self.LENGTH + 1)
         if snapshot is None or not text or len(text) < 3:
-            self.query_one("#gf-head", Static).update(Text("no text to measure on yet", style="bold yellow"))
+            self.query_one(FlowSummary).show("no text to measure on yet", style="bold yellow")
             return
-        self.query_one("#gf-head", Static).update(Text(f"measuring on {len(text) - 1} characters\u2026"))
+        self.query_one(FlowSummary).show(f"measuring on {len(text) - 1} characters\u2026")
         self._measure(snapshot, text)
 
     @work(thread=True, exclusive=True, group="gradflow", exit_on_error=False, description="measuring the gradient flow")
@@ -92,20 +114,18 @@ class GradFlowScreen(HostedScreen):
     def on_grad_flow_screen_measured(self, message: Measured) -> None:
         self._show(message.flow, message.summary)
 
-    def _show(self, flow: GradFlow, summary: str) -> None:
+    def _show(self, flow: GradFlow, summary: tuple[str, ...]) -> None:
         self.query_one(GradFlowPlot).show(flow)
-        self.query_one("#gf-head", Static).update(Text(summary))
+        self.query_one(FlowSummary).show(*summary)
 
 
-def summary(flow: GradFlow, step: int) -> str:
+def summary(flow: GradFlow, step: int) -> tuple[str, ...]:
+    """The head's parts: what layer 1 keeps at T-t = 50, then the same at initialisation."""
     from rnn_tui.core.gradflow import decay
 
     far = min(50, len(flow.distance) - 1)
-    at_init = f" (at init {_initial_decay(flow, far):.1e})" if flow.initial else ""
-    return (
-        f"{flow.cell.upper()} at step {step:,}: layer 1 keeps {decay(flow, far):.1e} of its gradient "
-        f"at distance {far}{at_init}"
-    )
+    now = f"{flow.cell.upper()} at step {step:,}: layer 1 keeps {decay(flow, far):.1e} of its gradient at T-t = {far}"
+    return (now, f"(at init {_initial_decay(flow, far):.1e})") if flow.initial else (now,)
 
 
 def _initial_decay(flow: GradFlow, distance: int) -> float:

@@ -204,7 +204,7 @@ TOPICS = {
         (
             (
                 "||dL_T/dh_t||: how much the loss at the last character still depends on the hidden state "
-                "t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
+                "T-t steps earlier, on a log scale. Bright lines: now, one per layer; grey: at "
                 "initialisation."
             ),
             (
