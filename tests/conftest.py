@@ -16,31 +16,46 @@ def runs_home(tmp_path, monkeypatch):
     return home
 
 
+STARTED_TRAINERS: list = []  # every Trainer the running test made (see no_trainer_outlives_its_test)
+
+
 @pytest.fixture(autouse=True)
 def no_trainer_outlives_its_test(monkeypatch):
     """A trainer thread left training keeps a test's event loop from closing (it waits for its
-    threads) and the worker hangs. Any trainer a test left running is stopped after it, and named."""
-    import threading
-    import warnings
-
+    threads) and the worker hangs. Every Trainer a test makes is recorded; the teardown hook below
+    stops any left training before the test's fixtures (its event loop among them) are torn down."""
     from rnn_tui.core import trainer as trainer_mod
 
-    started: list = []
+    STARTED_TRAINERS.clear()
     real_init = trainer_mod.Trainer.__init__
 
     def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
-        started.append(self)
+        STARTED_TRAINERS.append(self)
 
     monkeypatch.setattr(trainer_mod.Trainer, "__init__", init)
     yield
-    left = [t for t in started if t.in_loop and not t.finished.is_set()]
+    stop_left_trainers()
+
+
+def stop_left_trainers() -> None:
+    import warnings
+
+    left = [t for t in STARTED_TRAINERS if not t.finished.is_set()]
+    STARTED_TRAINERS.clear()
     for trainer in left:
-        trainer.request_stop("test over")
+        trainer.request_stop("test over")  # one not started yet stops at its first step
     for trainer in left:
-        trainer.finished.wait(60)
-    if left and threading.current_thread() is threading.main_thread():
+        if trainer.running:
+            trainer.finished.wait(60)
+    left = [t for t in left if t.running]
+    if left:
         warnings.warn(f"stopped {len(left)} trainer(s) left training: {[t.run_.name for t in left]}", stacklevel=1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    stop_left_trainers()  # before any fixture teardown: pytest-asyncio's loop waits for the trainer threads
 
 
 @pytest.fixture

@@ -75,6 +75,7 @@ class Trainer(Controls, FiniteGuard):
         self.dist = distributed  # a core.distributed.Distributed under torchrun, else None
         self.is_main = distributed is None or distributed.is_main
         self.stop_requested = threading.Event()
+        self.running = False  # run() has begun
         self.finished = threading.Event()  # set when run() returns, however it ends
         self.stop_reason = "stopped"
         self.latest_snapshot: ev.Snapshot | None = None
@@ -392,6 +393,7 @@ class Trainer(Controls, FiniteGuard):
 
     # ---- the loop ----------------------------------------------------------
     def run(self, sink: Callable[[object], None], commands: queue.Queue | None = None) -> ev.Finished | ev.Failed:
+        self.running = True
         try:
             return self._run(sink, commands)
         finally:

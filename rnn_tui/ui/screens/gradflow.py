@@ -7,7 +7,7 @@ cell/state update is additive. Computed in a worker from the weights snapshot.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -34,7 +34,7 @@ EXPLAIN = (
 class FlowSummary(Static):
     """The figures on one line where they fit; else each part starts a line, so no break falls inside one."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("", **kwargs)
         self.parts: tuple[str, ...] = ()
         self.style = ""
