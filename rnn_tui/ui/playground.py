@@ -176,6 +176,10 @@ class PlaygroundFlow(_App):
         self._begin_now(factory, ghost, attached)
 
     def _begin_when_saved(self) -> None:
+        if self.exiting.is_set():  # the app is leaving: nothing new starts (it would train on unseen)
+            self._wait_timer.stop()
+            self._pending_begin = None
+            return
         if self.bridge is not None and not self.bridge.done.is_set():
             return
         self._wait_timer.stop()
@@ -184,6 +188,8 @@ class PlaygroundFlow(_App):
             self._begin_now(*pending)
 
     def _begin_now(self, factory: Callable[[Any], Any], ghost: list | None, attached: bool) -> None:
+        if self.exiting.is_set():
+            return
         self._runs += 1
         self.bridge = factory(self)
         self.bridges.append(self.bridge)
