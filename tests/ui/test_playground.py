@@ -55,26 +55,9 @@ async def open_form(app, pilot) -> NewRunScreen:
     return app.screen
 
 
-APPS: list[RnnTuiApp] = []
-
-
 def playground(runs_root: Path) -> RnnTuiApp:
-    app = Playground(runs_root=runs_root, bridge_maker=in_process, home=True)
-    APPS.append(app)
-    return app
-
-
-@pytest.fixture(autouse=True)
-def no_trainer_outlives_its_test():
-    """The in-process trainers are threads: one left training would keep the test's event loop from
-    closing (it waits for its threads). Whatever a test started is stopped, and waited for, after it."""
-    yield
-    while APPS:
-        app = APPS.pop()
-        for bridge in app.bridges:
-            bridge.stop("test over")
-        for bridge in app.bridges:
-            bridge.done.wait(30)
+    # A trainer left training when a test ends is stopped by tests/conftest.py (every_trainer_recorded).
+    return Playground(runs_root=runs_root, bridge_maker=in_process, home=True)
 
 
 @pytest.fixture
