@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -27,10 +30,26 @@ from rnn_tui.ui.widgets.loss_chart import LossChart
 from rnn_tui.ui.widgets.status_line import StatusLine
 
 SORTS = ("last trained", "name", "best val", "steps")
-EMPTY = (
-    "No runs yet.  Enter: train an LSTM on Shakespeare's tragedies (the bundled demo).  "
-    "n: pick the text, the cell and the size first."
+EMPTY_INTRO = (
+    "rnn-tui trains a character-level recurrent network on a text and shows it learning: the loss, "
+    "samples that get better, the gates of every unit, the gradient flowing back through time."
 )
+EMPTY_KEYS = (
+    ("Enter", "train an LSTM on Shakespeare's tragedies (the bundled demo)"),
+    ("n", "a new run: pick the text (a demo or a file of yours), the cell and the size"),
+    ("?", "what each screen shows, and every key"),
+    ("q", "quit"),
+)
+
+
+def empty_home() -> Group:
+    """What the home screen says with no runs: what the tool does, and the keys that start."""
+    keys = Table.grid(padding=(0, 3))
+    keys.add_column(style="bold", no_wrap=True)
+    keys.add_column()
+    for key, what in EMPTY_KEYS:
+        keys.add_row(key, what)
+    return Group(Text(EMPTY_INTRO), Text(""), Text("No runs yet.", style="bold"), Text(""), Padding(keys, (0, 0, 0, 2)))
 
 
 @dataclass
@@ -164,10 +183,9 @@ class HomeScreen(HostedScreen):
     HomeScreen #home-side { height: 1fr; }
     HomeScreen #home-chart { height: 1fr; min-height: 6; }
     HomeScreen #home-detail { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
-    HomeScreen #home-empty { height: auto; padding: 1 2; display: none; }
+    HomeScreen #home-empty { height: 1fr; padding: 1 2; display: none; }
     HomeScreen.empty #home-empty { display: block; }
-    HomeScreen.empty #runs { display: none; }
-    HomeScreen.empty #home-side { display: none; }
+    HomeScreen.empty #home-body { display: none; }
     HomeScreen #home-body { layout: vertical; }
     HomeScreen.wide #home-body { layout: horizontal; }
     HomeScreen.wide #runs { width: 3fr; }
@@ -204,7 +222,9 @@ class HomeScreen(HostedScreen):
             with Vertical(id="home-side"):
                 yield LossChart(id="home-chart", classes="pane")
                 yield Static("", id="home-detail")
-        yield Static(Text(EMPTY), id="home-empty", classes="pane accent")
+        empty = Static(empty_home(), id="home-empty", classes="pane accent")
+        empty.border_title = "welcome"
+        yield empty
         yield StatusLine(id="status")
         yield KeyBar()
 

@@ -324,7 +324,7 @@ class NewRunScreen(Screen):
 
     @work(thread=True, exclusive=True, group="preview", exit_on_error=False, description="reading the demo text")
     def _preview_demo(self, name: str) -> None:
-        from rnn_tui.core.demos import DEMOS, demo_path
+        from rnn_tui.core.demos import demo_path
 
         try:
             path = str(demo_path(name))

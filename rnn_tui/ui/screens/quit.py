@@ -42,9 +42,10 @@ class QuitScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = "quit: the training runs in its own process"
             yield Static(table, id="quit-choices")
-            yield Static(
-                Text(f"left running, `rnn-tui attach {name}` comes back to it", style="italic"), id="quit-note"
-            )
+            # The command on a line of its own: a long run name never splits it.
+            note = Text("left running, this comes back to it:\n", style="italic")
+            note.append(f"rnn-tui attach {name}", style="not italic bold")
+            yield Static(note, id="quit-note")
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
