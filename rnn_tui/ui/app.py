@@ -113,7 +113,8 @@ class RnnTuiApp(PlaygroundFlow, QuitFlow, RnnTuiBase):
         except (NotImplementedError, RuntimeError, ValueError):
             pass
         # RnnTuiBase.on_mount starts the terminal watchdog (_check_terminal, below).
-        self.call_after_refresh(self._start)
+        if self.bridge is not None:  # `rnn-tui CORPUS`; from home, _begin_now starts each run itself
+            self.call_after_refresh(self._start)
 
     def _start(self) -> None:
         if self.bridge is not None:

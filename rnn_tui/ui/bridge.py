@@ -29,6 +29,7 @@ class TrainerBridge:
             request, self._sink, report_interval=report_interval, commands=self.commands, progress=self._load_progress
         )
         self.done = threading.Event()
+        self.started = False
         self.stop_reason: str | None = None
 
     # What the app reads while training runs (each a reference swap on the worker thread).
@@ -41,6 +42,9 @@ class TrainerBridge:
         return self.orchestrator.results
 
     def start(self) -> None:
+        if self.started:  # once: a second worker would find the run locked, fail, and mark this one done
+            return
+        self.started = True
         self.app.run_worker(
             self._work, name="trainer", group="trainer", thread=True, exclusive=True, exit_on_error=False
         )

@@ -103,6 +103,8 @@ class RemoteBridge:
 
     # ---- the surface the app uses ----------------------------------------------------------
     def start(self) -> None:
+        if self._began:  # once: a second start would launch a second trainer on the same run
+            return
         self._began = True
         if self.launching:
             from rnn_tui.core.service import start_service

@@ -380,3 +380,35 @@ async def test_home_fits_long_names_to_the_width(small_corpus, runs_home, tmp_pa
             assert name[-8:] in text, text
         if size[0] >= 120:
             assert all(name in text for name in names) and "shakespeare_tragedies" in text
+
+
+def test_a_bridge_starts_its_trainer_once():
+    """Enter on home before the app's first refresh started the run twice: the second worker found the
+    run locked, failed, and marked the bridge done while the first trained on, unseen and unstoppable."""
+    from types import SimpleNamespace
+
+    from rnn_tui.core.orchestrate import RunRequest
+    from rnn_tui.ui.remote import RemoteBridge
+
+    workers = []
+    app = SimpleNamespace(run_worker=lambda *a, **k: workers.append(a), post_message=lambda m: None)
+    bridge = TrainerBridge(app, RunRequest(corpus="x.txt"))
+    bridge.start()
+    bridge.start()
+    assert len(workers) == 1
+    launched = []
+
+    def start_service(*args, **kwargs):
+        launched.append(args)
+        raise OSError("not in this test")  # the launch itself is not what is tested here
+
+    import rnn_tui.core.service as service
+
+    remote = RemoteBridge(app, RunRequest(corpus="x.txt"))
+    real, service.start_service = service.start_service, start_service
+    try:
+        remote.start()
+        remote.start()
+    finally:
+        service.start_service = real
+    assert len(launched) == 1

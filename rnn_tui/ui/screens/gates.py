@@ -43,10 +43,10 @@ STEPPED_WITHIN = 16  # a snapshot this few steps on came from stepping: retrace 
 LINE_START_WITHIN = 400  # how far into a slice of text to look for the end of its first, cut line
 
 
-
 def signed(value: float) -> str:
     """Two decimals with a sign; a value that rounds to zero reads +0.00, never -0.00."""
     return f"{0.0 if abs(value) < 0.005 else value:+.2f}"
+
 
 class GatesScreen(HostedScreen):
     # Footer order is importance order; the footer drops what does not fit (all of it is in help).

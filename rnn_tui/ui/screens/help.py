@@ -94,6 +94,7 @@ TOPICS = {
             (("rename",), "F2", "rename the run"),
             (("delete",), "d / del", "delete the run (asks first)"),
             (("refresh",), "ctrl+r", "read the runs folder again"),
+            (("back",), "esc", "back to the run this app trains (while one trains)"),
         ),
         (
             "Every run saved under the runs folder, newest first; the chart is the selected run's loss. "

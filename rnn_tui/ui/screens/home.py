@@ -245,7 +245,7 @@ class HomeScreen(HostedScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.width >= 140, "wide")  # side by side only where the table keeps every column
         if self.rows:
-            self.call_after_refresh(self._fill_table)  # the table's new width is known after the layout
+            self.call_after_refresh(self._refit)  # the table's new width is known after the layout
 
     def on_screen_resume(self) -> None:
         if self.loaded:
@@ -288,8 +288,8 @@ class HomeScreen(HostedScreen):
         else:
             self.say("no saved runs yet: Enter trains the demo, n opens the new-run form")
 
-    def _fill_table(self) -> None:
-        """The rows again, the name and corpus cut to the table's width (whole where they fit)."""
+    def _fitted_widths(self) -> tuple[int, int]:
+        """The name and corpus columns' widths for the table's width (whole where they fit)."""
         table = self.query_one(DataTable)
         width = table.size.width or self.size.width
         # What the other columns take, each padded by 2, and the table's border and scrollbar.
@@ -298,7 +298,17 @@ class HomeScreen(HostedScreen):
             2 + max([len(header)] + [c[i].cell_len for c in cells])
             for i, header in ((0, ""), (2, "model"), (4, "steps"), (5, "best val"), (6, "trained"))
         )
-        self.widths = fit_widths(width, [r.name for r in self.rows], [r.corpus for r in self.rows], fixed)
+        return fit_widths(width, [r.name for r in self.rows], [r.corpus for r in self.rows], fixed)
+
+    def _refit(self) -> None:
+        """After a resize: the rows again only if their columns change (a refill moves nothing else)."""
+        if self.rows and self._fitted_widths() != self.widths:
+            self._fill_table()
+
+    def _fill_table(self) -> None:
+        """The rows again, the name and corpus cut to the table's width (whole where they fit)."""
+        table = self.query_one(DataTable)
+        self.widths = self._fitted_widths()
         cursor = table.cursor_row
         table.clear(columns=False)
         for row in self.rows:
