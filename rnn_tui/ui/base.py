@@ -44,6 +44,11 @@ class RnnTuiBase(App):
         # the collector's reach, so a full collection walks only what came later (no pause on a key).
         gc.collect()
         gc.freeze()
+        # A full collection walks every object made since (a viewer's history, torch when a view needs
+        # it): 50-160 ms measured, a key press late by as much. The screen makes little cyclic garbage,
+        # so full collections run a hundred times less often; the young generations stay as they were.
+        young, middle, _ = gc.get_threshold()
+        gc.set_threshold(young, middle, 1000)
         if not (self.is_headless or self.is_web):  # served (cli/serve.py): stdout is a pipe, its driver hangs up
             self.set_interval(TERMINAL_CHECK_EVERY, self._check_terminal)
 

@@ -159,3 +159,21 @@ async def test_sampling_help_names_the_keys_that_work_where_focus_is(tmp_path):
         await pilot.press("ctrl+q")  # what the help says quits from a field
         await pilot.pause()
     assert not app.is_running
+
+
+async def test_full_collections_are_rare_once_the_app_is_up():
+    """A full collection of a viewer's objects took 50-160 ms: a key press late by as much."""
+    import gc
+
+    from rnn_tui.ui.viewer import ViewerApp
+    from tests.ui.helpers import snapshot
+
+    before = gc.get_threshold()
+    try:
+        app = ViewerApp((snapshot(), None), "sample")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert gc.get_threshold()[2] >= 100 * 10 and gc.get_threshold()[:2] == before[:2]
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
