@@ -101,6 +101,9 @@ class NewRunScreen(Screen):
     NewRunScreen .row { height: 1; }
     NewRunScreen .row Label { width: 14; color: $text-muted; }
     NewRunScreen .row Input, NewRunScreen .row Select { width: 1fr; }
+    /* keyboard only: the field being typed into must stand out (compact fields differ by one shade) */
+    NewRunScreen .row:focus-within Label { color: $accent; text-style: bold; }
+    NewRunScreen .row Input:focus, NewRunScreen .row Select:focus > SelectCurrent { background: $primary 35%; }
     NewRunScreen .problem { height: auto; color: $error; padding: 0 0 0 14; display: none; }
     NewRunScreen .problem.shown { display: block; }
     NewRunScreen #preview { height: 1fr; padding: 0 1; }
