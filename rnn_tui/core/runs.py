@@ -474,9 +474,8 @@ def resolve_run(ref: str, runs_root: Path) -> tuple[Run | None, Path]:
     present = [run.checkpoint(kind) for kind in ("latest", "best", "previous") if run.checkpoint(kind).is_file()]
     from rnn_tui.core.checkpoint import peek_checkpoint
 
-    readable = [path for path in present if peek_checkpoint(path) is not None]  # a damaged latest.pt: the next
-    if readable or present:
-        return run, (readable or present)[0]  # none readable: the first, whose load says what is wrong
+    if present:  # the first readable (a damaged latest.pt: the next); none: the first, whose load says why
+        return run, next((path for path in present if peek_checkpoint(path) is not None), present[0])
     raise RunError(
         f"{run.path}: run has no checkpoint yet; train it for a few steps first (`rnn-tui runs show {run.name}` "
         "shows what it has)"

@@ -37,16 +37,6 @@ def in_process(app, request):
     return TrainerBridge(app, replace(request, overrides=overrides), report_interval=0.05)
 
 
-class Playground(RnnTuiApp):
-    """The app as `rnn-tui` opens it; whatever a failing test leaves training is stopped at the end."""
-
-    async def _shutdown(self) -> None:
-        for bridge in self.bridges:
-            if not bridge.done.is_set():
-                bridge.stop("test over")
-        await super()._shutdown()
-
-
 async def open_form(app, pilot) -> NewRunScreen:
     """Home, then n: the new-run form."""
     await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded)
@@ -57,7 +47,7 @@ async def open_form(app, pilot) -> NewRunScreen:
 
 def playground(runs_root: Path) -> RnnTuiApp:
     # A trainer left training when a test ends is stopped by tests/conftest.py (every_trainer_recorded).
-    return Playground(runs_root=runs_root, bridge_maker=in_process, home=True)
+    return RnnTuiApp(runs_root=runs_root, bridge_maker=in_process, home=True)
 
 
 @pytest.fixture
