@@ -9,9 +9,17 @@ from pathlib import Path
 SSH_REDRAW_S = 2.0  # over SSH a viewer redraws the chart every 2 s (reports merged, no loss point lost)
 
 
+# Textual draws a changed screen on a frame timer. After a frame drawn from idle (a report, the
+# stats clock) its next tick comes one to two periods later, so a key pressed then waited up to 33 ms
+# at 60 frames a second before anything was drawn (measured: the slowest 5% of key presses). The
+# cap only spaces frames: they are drawn when something changed, so a faster cap costs no bytes and
+# no CPU while training (measured, bench/attach.py); it is what a key waits for.
+LOCAL_FPS = 240  # a key waits at most ~8 ms for its frame
+SSH_FPS = 30  # over SSH a slow link should carry state, not animation: at most ~67 ms
+
+
 def _configure_environment() -> None:
-    # Fewer redraws over SSH: a slow link should carry state, not animation.
-    os.environ.setdefault("TEXTUAL_FPS", "10" if os.environ.get("SSH_CONNECTION") else "60")
+    os.environ.setdefault("TEXTUAL_FPS", str(SSH_FPS if os.environ.get("SSH_CONNECTION") else LOCAL_FPS))
 
 
 def _makers(on_hangup: str, in_process: bool):

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -36,3 +37,33 @@ def test_the_app_module_loads_without_torch():
         "assert 'torch' not in sys.modules, 'torch imported before the first frame'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_the_frame_cap_is_set_before_textual_reads_it():
+    """Textual reads TEXTUAL_FPS once, at import: the CLI must not import it before the app sets it."""
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('TEXTUAL_FPS', None); os.environ.pop('SSH_CONNECTION', None)\n"
+        "import rnn_tui.cli, rnn_tui.cli.main, rnn_tui.ui.launch as launch\n"
+        "assert 'textual' not in sys.modules\n"
+        "launch._configure_environment()\n"
+        "import textual.constants\n"
+        "assert textual.constants.MAX_FPS == launch.LOCAL_FPS, textual.constants.MAX_FPS\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_the_frame_cap_is_lower_over_ssh_and_a_users_own_is_kept(monkeypatch):
+    from rnn_tui.ui import launch
+
+    monkeypatch.delenv("TEXTUAL_FPS", raising=False)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    launch._configure_environment()
+    assert int(os.environ["TEXTUAL_FPS"]) == launch.LOCAL_FPS > 60
+    monkeypatch.delenv("TEXTUAL_FPS")
+    monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5555 10.0.0.2 22")
+    launch._configure_environment()
+    assert int(os.environ["TEXTUAL_FPS"]) == launch.SSH_FPS < launch.LOCAL_FPS
+    monkeypatch.setenv("TEXTUAL_FPS", "12")
+    launch._configure_environment()
+    assert os.environ["TEXTUAL_FPS"] == "12"

@@ -109,3 +109,41 @@ def test_a_marker_on_another_series_marker_steps_aside():
     line = Series(tuple((s, 4.0 - s / 50) for s in range(101)), "cyan")
     text = render_plot([line, a, b], 60, 12).plain
     assert "\u25cf" in text and "\u25b2" in text
+
+
+def line_dots(pts):
+    """Every dot the plot's line drawing visits for these dots, in order (the reference)."""
+    seen = set()
+    for (ax, ay), (bx, by) in zip(pts, pts[1:] or pts):
+        steps = max(abs(bx - ax), abs(by - ay), 1)
+        seen.update((ax + (bx - ax) * k // steps, ay + (by - ay) * k // steps) for k in range(steps + 1))
+    return seen
+
+
+def test_a_long_history_is_drawn_in_few_segments_with_exactly_the_same_dots():
+    import random
+
+    from rnn_tui.ui.widgets.plot import _one_column_once
+
+    rng = random.Random(7)
+    for n, columns in ((4096, 80), (300, 80), (50, 200), (7, 3), (1, 1), (2, 1)):
+        xs = sorted(rng.randrange(columns) for _ in range(n))
+        pts = [(x, rng.randrange(60)) for x in xs]
+        short = _one_column_once(pts)
+        assert line_dots(short) == line_dots(pts), (n, columns)
+        assert short[0] == pts[0] and short[-1] == pts[-1]
+        assert len(short) <= 4 * len(set(xs))
+    long = [(x // 50, 30 + (x * 7919) % 13) for x in range(4096)]
+    assert len(_one_column_once(long)) < 400  # thousands of points on ~80 columns: a few hundred segments
+
+
+def test_the_chart_of_a_long_noisy_history_shows_its_spread():
+    """The raw curve's spread in each column survives the shortening: the braille cells cover it."""
+    pts = tuple((float(s), 2.0 + (0.5 if s % 2 else -0.5)) for s in range(4096))
+    drawn = render_plot([Series(pts, "grey42")], 40, 12).plain
+    rows = [
+        line.split("\u2502", 1)[-1] if "\u2502" in line else line.split("\u2524", 1)[-1]
+        for line in drawn.splitlines()[:-2]
+    ]
+    filled = [r for r in rows if any(0x2800 < ord(c) < 0x2900 for c in r)]
+    assert len(filled) >= 8  # from 1.5 to 2.5: the whole band, not a line through the middle

@@ -399,3 +399,36 @@ async def test_a_sample_longer_than_its_box_says_so():
         await inject(app, pilot, ev.Sample(6, "short", 0.8))
         await pilot.pause()
         assert log.border_subtitle == ""
+
+
+async def test_a_key_repaints_the_stats_and_status_without_a_new_layout():
+    """A key's answer is drawn in the next frame; a layout of the whole screen would add to it."""
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inject(app, pilot, started(), progress(1, 2.0), ev.EvalResult(1, 1.5, 1.5, True))
+        screen = app.train_screen
+        stats, status = screen.query_one(StatsPanel), screen.query_one(StatusLine)
+        layouts = []
+        for widget in (stats, status):
+            original = widget.refresh
+
+            def record(*regions, _widget=widget, _original=original, **kwargs):
+                layouts.append((type(_widget).__name__, kwargs.get("layout", False)))
+                return _original(*regions, **kwargs)
+
+            widget.refresh = record
+        await pilot.press("b")
+        await pilot.pause()
+        assert ("StatsPanel", False) in layouts and ("StatusLine", False) in layouts, layouts
+        assert "bits" in plain(stats.render()) and "bits per character" in plain(status.render())
+        assert not any(layout for _, layout in layouts), layouts
+        layouts.clear()
+        status.say("x " * 60)  # wraps onto a second line: the screen is laid out again
+        assert ("StatusLine", True) in layouts
+        await pilot.pause()
+        assert status.region.height == 2 and "x x" in "\n".join(screen_lines(app))
+        layouts.clear()
+        status.say("short again")
+        assert ("StatusLine", True) in layouts
+        await pilot.pause()
+        assert status.region.height == 1

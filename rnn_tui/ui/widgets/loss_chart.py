@@ -116,7 +116,7 @@ class LossChart(Widget):
         k = self.scale
 
         def scale(points: Points) -> tuple[tuple[float, float], ...]:
-            return tuple((s, v * k) for s, v in points)
+            return tuple(points) if k == 1.0 else tuple((s, v * k) for s, v in points)
 
         series = []
         if self.show_raw:

@@ -83,13 +83,14 @@ def render_plot(
     With ``log_y`` the y values are already log10 and the axis is labelled by decades.
     ``x_range`` fixes the x axis (else it spans the points).
     """
-    points = [p for s in series for p in s.points if math.isfinite(p[1])]
     out = Text(no_wrap=True, overflow="crop")
-    if not points:
+    bounds = _bounds(series)
+    if bounds is None:
         out.append("waiting for the first steps\u2026", style=axis_style)
         return out
-    x0, x1 = x_range or (min(p[0] for p in points), max(p[0] for p in points))
-    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+    x0, x1, y0, y1 = bounds
+    if x_range:
+        x0, x1 = x_range
     if x1 == x0:
         x1 = x0 + 1
     # A nearly flat curve is drawn flat, not magnified noise: at least 1% of its size (a decade on a log axis).
@@ -111,11 +112,23 @@ def render_plot(
         dy = round((y1 - y) / (y1 - y0) * (dots_h - 1))
         return max(0, min(dots_w - 1, dx)), max(0, min(dots_h - 1, dy))
 
+    def dots(points: tuple[tuple[float, float], ...]) -> list[tuple[int, int]]:
+        """``to_dot`` of every finite point, inlined (a long history is thousands of points per frame)."""
+        span_x, span_y, last_x, last_y = x1 - x0, y1 - y0, dots_w - 1, dots_h - 1
+        out = []
+        for x, y in points:
+            if not math.isfinite(y):
+                continue
+            dx = round((x - x0) / span_x * last_x)
+            dy = round((y1 - y) / span_y * last_y)
+            out.append((0 if dx < 0 else last_x if dx > last_x else dx, 0 if dy < 0 else last_y if dy > last_y else dy))
+        return out
+
     cells = [[0] * plot_w for _ in range(plot_h)]
     styles: list[list[str | None]] = [[None] * plot_w for _ in range(plot_h)]
     markers: dict[tuple[int, int], tuple[str, str]] = {}
     for s in [s for s in series if not s.marker] + [s for s in series if s.marker]:
-        pts = [to_dot(x, y) for x, y in s.points if math.isfinite(y)]
+        pts = dots(s.points)
         if s.marker:
             for dx, dy in pts:
                 row, col = dy // 4, dx // 2
@@ -129,6 +142,7 @@ def render_plot(
                     row, col = free[0] if free else (row, col)
                 markers[(row, col)] = (s.marker, s.style)
             continue
+        pts = _one_column_once(pts)
         for (ax, ay), (bx, by) in zip(pts, pts[1:] or pts):
             steps = max(abs(bx - ax), abs(by - ay), 1)
             for k in range(steps + 1):
@@ -154,6 +168,44 @@ def render_plot(
     axis, labels = _x_axis(x0, x1, plot_w, lambda x: to_dot(x, y0)[0] // 2, x_label)
     out.append(" " * label_w + "\u2514" + axis + "\n", style=axis_style)
     out.append(" " * (label_w + 1) + labels, style=axis_style)
+    return out
+
+
+def _bounds(series: list[Series]) -> tuple[float, float, float, float] | None:
+    """(least x, most x, least y, most y) over the points with a finite y; None if there are none."""
+    finite = math.isfinite
+    x0 = y0 = math.inf
+    x1 = y1 = -math.inf
+    for s in series:
+        for x, y in s.points:
+            if finite(y):
+                x0, x1 = (x if x < x0 else x0), (x if x > x1 else x1)
+                y0, y1 = (y if y < y0 else y0), (y if y > y1 else y1)
+    return None if x0 == math.inf else (x0, x1, y0, y1)
+
+
+def _one_column_once(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The same line with each run of points in one dot column cut to its first, lowest, highest and last.
+
+    Consecutive points in one column join by a vertical line, so such a run covers its lowest to its
+    highest dot whatever lies between: the dots drawn are the same, and a long history (thousands of
+    points on ~80 columns) is drawn in ~300 segments instead of thousands.
+    """
+    out: list[tuple[int, int]] = []
+    i, n = 0, len(pts)
+    while i < n:
+        j = i + 1
+        column = pts[i][0]
+        while j < n and pts[j][0] == column:
+            j += 1
+        if j - i <= 2:
+            out.extend(pts[i:j])
+        else:
+            ys = [dy for _, dy in pts[i:j]]
+            for dot in (pts[i], (column, min(ys)), (column, max(ys)), pts[j - 1]):
+                if not out or out[-1] != dot:
+                    out.append(dot)
+        i = j
     return out
 
 
