@@ -1,6 +1,6 @@
 """Training in its own process, watched by the app: the issue's goals, measured side by side.
 
-    python bench/attach.py [--seconds 15] [--only latency|throughput|attach|bytes]
+    python bench/attach.py [--seconds 15] [--only latency|throughput|attach|bytes|views]
 
 1. key press to screen (p50/p95/p99) while a 2x256 LSTM trains: the app over the trainer process
    (the default) against the trainer on a thread of the app (--in-process), against the default at
@@ -8,7 +8,8 @@
 2. training throughput with a viewer attached against none: one background run, phases without and
    with ``rnn-tui attach`` alternating, steps/s from its metrics.jsonl;
 3. attaching to a run with 100,000 logged steps: seconds until the whole history is on screen;
-4. bytes per second an attached viewer writes to an 80x24 terminal (and with SSH_CONNECTION set).
+4. bytes per second an attached viewer writes to an 80x24 terminal (and with SSH_CONNECTION set);
+5. seconds from `g` (gate view) and `f` (gradient flow) to their first result while the model trains.
 
 Everything runs through pseudo-terminals as a user's terminal would. Timings depend on what else
 the machine does: on a shared box, run it twice and read the ratios, not single numbers.
@@ -240,17 +241,38 @@ def bench_bytes(home, corpus_args, seconds):
         cli(home, "stop", name, check=False)
 
 
+def bench_views(home, corpus, rounds=2):
+    """Seconds from the key to a view's first result while a 2x256 LSTM trains (its torch beside the trainer's)."""
+    results: dict[str, list[float]] = {"gate view (g)": [], "gradient flow (f)": []}
+    for k in range(rounds):
+        term = Terminal([str(corpus), "--name", f"views-{k}", *MODEL, "--max-time", "240"], home)
+        try:
+            term.wait_for(b"chars/s", 90)
+            term.drain(8)  # the app has the newest weights
+            for times, (key, needle) in zip(results.values(), ((b"g", b"unit 0/"), (b"f", b" keeps "))):
+                sent = time.perf_counter()
+                os.write(term.master, key)
+                seen = term.wait_for(needle, 120)
+                times.append((seen or float("nan")) - sent)
+                os.write(term.master, b"\x1b")
+                term.drain(2)
+        finally:
+            quit_app(term, (b"q", b"s"))
+    for label, times in results.items():
+        print(f"5.  key to the first {label:18s} while training: {' '.join(f'{t:.2f}' for t in times)} s")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument(
         "--only",
-        choices=("latency", "throughput", "attach", "bytes"),
+        choices=("latency", "throughput", "attach", "bytes", "views"),
         action="append",
         help="run only these parts (repeatable)",
     )
     args = parser.parse_args()
-    parts = set(args.only or ("latency", "throughput", "attach", "bytes"))
+    parts = set(args.only or ("latency", "throughput", "attach", "bytes", "views"))
     home = Path(tempfile.mkdtemp(prefix="rnn-tui-bench-attach-"))
     corpus = REPO / "rnn_tui" / "data" / "shakespeare_tragedies.txt"
     print(
@@ -264,6 +286,8 @@ def main():
         bench_attach_time(home, corpus)
     if "bytes" in parts:
         bench_bytes(home, [str(corpus)], args.seconds)
+    if "views" in parts:
+        bench_views(home, corpus)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

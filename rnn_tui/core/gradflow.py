@@ -105,9 +105,17 @@ def gradient_flow_for(
     # trainer that may be running in another thread (touching it would make its resume inexact).
     with torch.device("meta"):
         initial_model = CharRNN(
-            len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0
+            len(vocab),
+            config["cell"],
+            config["embed_size"],
+            config["hidden_size"],
+            config["layers"],
+            0.0,
+            weights_follow=True,  # drawn below
         )
-    initial_model = initial_model.to_empty(device="cpu")
+    # Empty CPU tensors put in place (to_empty() would load torch's symbolic-shape stack: ~0.3 s the first time).
+    shapes = {name: torch.empty(t.shape) for name, t in initial_model.state_dict().items()}
+    initial_model.load_state_dict(shapes, assign=True)
     generator = torch.Generator().manual_seed(int(config.get("seed", 1337)))
     with torch.no_grad():  # the same draws, in the same order, as the modules' own reset_parameters()
         torch.nn.init.normal_(initial_model.embed.weight, generator=generator)

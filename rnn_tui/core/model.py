@@ -23,13 +23,19 @@ class CharRNN(nn.Module):
         hidden_size: int = 256,
         layers: int = 2,
         dropout: float = 0.0,
+        weights_follow: bool = False,
     ):
+        """``weights_follow``: the embedding is left uninitialised, for weights assigned next.
+
+        (On the meta device its random init would load torch's compiler stack: ~1 s, the first time.)
+        """
         super().__init__()
         self.cell = cell
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.layers = layers
-        self.embed = nn.Embedding(vocab_size, embed_size)
+        empty = torch.empty(vocab_size, embed_size) if weights_follow else None
+        self.embed = nn.Embedding(vocab_size, embed_size, _weight=empty)
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.rnn = RNN_CLASSES[cell](
             embed_size,
@@ -43,8 +49,16 @@ class CharRNN(nn.Module):
         self.head = nn.Linear(hidden_size, vocab_size)
 
     @classmethod
-    def from_config(cls, config, vocab_size: int) -> CharRNN:
-        return cls(vocab_size, config.cell, config.embed_size, config.hidden_size, config.layers, config.dropout)
+    def from_config(cls, config, vocab_size: int, weights_follow: bool = False) -> CharRNN:
+        return cls(
+            vocab_size,
+            config.cell,
+            config.embed_size,
+            config.hidden_size,
+            config.layers,
+            config.dropout,
+            weights_follow=weights_follow,
+        )
 
     def forward(self, x: torch.Tensor, state=None):
         """x: (batch, time) int64 -> logits (batch, time, vocab), new state."""
@@ -95,7 +109,13 @@ def build_from_weights(config: dict, vocab: str, weights: dict) -> CharRNN:
         # sampled or traced from another thread never moves the training RNG (resume stays exact).
         with torch.device("meta"):
             model = CharRNN(
-                len(vocab), config["cell"], config["embed_size"], config["hidden_size"], config["layers"], 0.0
+                len(vocab),
+                config["cell"],
+                config["embed_size"],
+                config["hidden_size"],
+                config["layers"],
+                0.0,
+                weights_follow=True,
             )
         model.load_state_dict(
             {k: v.detach().to("cpu", torch.float32, copy=True) for k, v in weights.items()}, assign=True

@@ -182,7 +182,7 @@ def check_resumable(state: dict, config: TrainConfig, vocab_size: int, source: P
     from rnn_tui.core.model import CharRNN
 
     with torch.device("meta"):  # shapes only: no memory, no random init
-        model = CharRNN.from_config(config, vocab_size)
+        model = CharRNN.from_config(config, vocab_size, weights_follow=True)
     try:
         # A plain copy: load_state_dict(assign=True) records "assign" in the dict's own _metadata,
         # and the trainer's later load of the same dict would then replace its parameters.

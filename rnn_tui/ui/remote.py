@@ -27,6 +27,11 @@ RECONNECT_S = 3.0  # how long to try the run's socket again when a live trainer 
 # The first weights wait this long before torch is loaded to read them: loading it competes with
 # drawing the run's history (the views that need weights say "no weights yet" meanwhile).
 FIRST_WEIGHTS_AFTER_S = 1.5
+# torch threads for this process's views (gate trace, sampling, gradient flow). The trainer's own
+# process keeps the cores busy, and a view's work spread over several threads leaves OpenMP workers
+# spinning against it (core/threads.py): the first gate trace of a 2x256 LSTM beside its training
+# took 19.5 s on 2 threads and 0.09 s on one (2-core machine). A view's work is small: one thread.
+VIEW_THREADS = 1
 
 
 class _ValidationText:
@@ -86,6 +91,7 @@ class RemoteBridge:
         self._weights_thread: threading.Thread | None = None
         self._weights_ready = "torch" in sys.modules  # loaded already: no reason to wait
         self._weights_lock = threading.Lock()
+        self._view_threads_set = False
 
     @classmethod
     def launch(cls, app, request, **options) -> RemoteBridge:
@@ -283,6 +289,11 @@ class RemoteBridge:
                 self._post_weights(frame)
 
     def _post_weights(self, frame: wire.Deferred) -> None:
+        if not self._view_threads_set:  # torch is loaded by now (see _weights_ready)
+            import torch
+
+            torch.set_num_threads(VIEW_THREADS)
+            self._view_threads_set = True
         try:
             self.app.post_message(SnapshotReady(frame.decode_lazily()))  # weights read when used
         except wire.WireError:

@@ -67,3 +67,21 @@ def test_the_frame_cap_is_lower_over_ssh_and_a_users_own_is_kept(monkeypatch):
     monkeypatch.setenv("TEXTUAL_FPS", "12")
     launch._configure_environment()
     assert os.environ["TEXTUAL_FPS"] == "12"
+
+
+def test_a_view_builds_its_model_without_loading_torchs_compiler():
+    """A model rebuilt from weights on the meta device drew its embedding there: that loaded torch's
+    compiler stack (~800 modules, 1 s), and the first gate view waited for it (2-15 s beside training)."""
+    code = (
+        "import sys, torch\n"
+        "from rnn_tui.core.model import CharRNN, build_from_weights\n"
+        "from rnn_tui.core.gradflow import gradient_flow_for\n"
+        "config = {'cell': 'lstm', 'embed_size': 8, 'hidden_size': 16, 'layers': 2, 'seed': 3}\n"
+        "weights = CharRNN(5, 'lstm', 8, 16, 2).state_dict()\n"
+        "build_from_weights(config, 'abcde', weights)\n"
+        "gradient_flow_for(config, 'abcde', weights, torch.tensor([0, 1, 2, 3, 4, 0, 1]))\n"
+        "heavy = ('torch._dynamo', 'sympy', 'torch.fx.experimental.symbolic_shapes')\n"
+        "loaded = [m for m in heavy if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -221,3 +221,23 @@ def test_a_value_that_rounds_to_zero_has_no_minus_sign():
     from rnn_tui.ui.screens.gates import signed
 
     assert [signed(v) for v in (-0.004, 0.0, -0.006, 0.5)] == ["+0.00", "+0.00", "-0.01", "+0.50"]
+
+
+async def test_a_snapshot_a_few_steps_on_is_traced_at_once_only_after_a_step_asked_here():
+    """Slow training sends snapshots a few steps apart: each was traced twice per refresh, for nothing."""
+    app = viewer()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_gates(app, pilot)
+        traced = []
+        screen.retrace = lambda background=False: traced.append(background)
+        newer = snapshot("lstm", layers=2, hidden=16, text=PLAY, step=screen.traced_step + 3)
+        screen.snapshot_arrived(newer)
+        assert traced == []  # training goes on: the refresh timer retraces it
+        screen._stepped = True  # '.' was pressed here (a saved run cannot step, so it is set as the key does)
+        screen.snapshot_arrived(newer)
+        assert traced == [False]  # awaited: traced at the screen's priority
+        screen.snapshot_arrived(newer)
+        assert traced == [False]  # once
+        screen._refresh_if_training()  # the refresh timer: a trace nobody waits for, below the training
+        screen.snapshot_arrived(newer)
+        assert traced == [False, True]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from textual.widgets import Input, Select
 
 from rnn_tui.core.runs import Run
@@ -402,3 +403,24 @@ def test_a_bridge_starts_its_trainer_once():
     finally:
         service.start_service = real
     assert len(launched) == 1
+
+
+def test_views_beside_a_trainer_process_use_one_torch_thread():
+    """A view's torch work on several threads spun against the trainer's: a first gate trace took 19.5 s."""
+    from types import SimpleNamespace
+
+    from rnn_tui.core.orchestrate import RunRequest
+    from rnn_tui.ui.messages import SnapshotReady
+    from rnn_tui.ui.remote import VIEW_THREADS, RemoteBridge
+
+    posted = []
+    remote = RemoteBridge(SimpleNamespace(post_message=posted.append), RunRequest(corpus="x.txt"))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        remote._weights_ready = True  # torch is loaded: weights are posted as they come
+        remote._weights(SimpleNamespace(decode_lazily=lambda: "weights"))
+        assert torch.get_num_threads() == VIEW_THREADS == 1
+        assert [type(m) for m in posted] == [SnapshotReady]
+    finally:
+        torch.set_num_threads(before)

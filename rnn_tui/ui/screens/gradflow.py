@@ -103,9 +103,8 @@ class GradFlowScreen(HostedScreen):
         import torch
 
         from rnn_tui.core.gradflow import gradient_flow_for
-        from rnn_tui.core.priority import lower_thread_priority
 
-        lower_thread_priority()  # training keeps the CPU; this fills the gaps
+        # Always asked for by a key and awaited: at the screen's priority, not below the training's.
         index = {ch: i for i, ch in enumerate(snapshot.vocab)}
         ids = torch.tensor([index[ch] for ch in text if ch in index])
         flow = gradient_flow_for(snapshot.config, snapshot.vocab, snapshot.weights, ids)

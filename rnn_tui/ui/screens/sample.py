@@ -300,8 +300,8 @@ class SampleScreen(HostedScreen):
         from rnn_tui.core.sampling import LIVE_SAMPLING_RATE, generate, paced
 
         worker = get_current_worker()  # cancelled by Esc, by the next generation, or by leaving the screen
-        lower_thread_priority()  # training keeps the CPU; this fills the gaps
         model = build_from_weights(snapshot.config, snapshot.vocab, snapshot.weights)
+        lower_thread_priority()  # the first characters come at once; then training keeps the CPU, this fills gaps
         vocab = Vocab(snapshot.vocab)
         cfg = SampleConfig(**settings)
         batch: list[Token] = []
