@@ -10,7 +10,7 @@ line (or word) unless it is all there is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -102,6 +102,8 @@ class GatesScreen(HostedScreen):
         self.typed = ""
         self.error: str | None = None
         self.interesting: list[tuple[int, str, float]] = []
+        self._memo_of: GateTrace | None = None  # the trace the summaries below were computed on
+        self._memos: dict[tuple, Any] = {}
         self.interesting_pos = -1
         self.requested_chars = 0  # how much text the last trace asked for
         self.source_exhausted = False  # the source had less than that
@@ -295,13 +297,22 @@ class GatesScreen(HostedScreen):
             out.append("shift+\u2190/\u2192 selects a span: the units on across it", style="dim")
         return out
 
+    def _memo(self, key: tuple, compute: Any, *extra: Any) -> Any:
+        """``compute(trace, layer, gate)`` once per trace: ↑↓ changes only the unit, not these summaries."""
+        if self._memo_of is not self.trace:
+            self._memo_of, self._memos = self.trace, {}
+        full = (*key, *extra)
+        if full not in self._memos:
+            self._memos[full] = compute(self.trace, *key[1:])
+        return self._memos[full]
+
     def _overview(self) -> Table:
         from rnn_tui.core.gates import interesting_units, saturation_summary, saturation_thresholds
 
         t = self.trace
         if t is None:
             return Table.grid()
-        counts = saturation_summary(t, self.layer_index, self.gate)
+        counts = self._memo(("saturation", self.layer_index, self.gate), saturation_summary)
         low, high = (f"{threshold:g}" for threshold in saturation_thresholds(self.gate))
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True, overflow="ellipsis")
@@ -320,7 +331,11 @@ class GatesScreen(HostedScreen):
         per_gate = len(t.gates) + 1 if len(t.gates) > 1 else 0
         show_gates = per_gate > 0 and room >= OVERVIEW_MIN_UNITS + per_gate
         limit = max(OVERVIEW_MIN_UNITS, room - per_gate if show_gates else room)
-        self.interesting = interesting_units(t, self.layer_index, self.gate, limit=limit)
+        self.interesting = self._memo(
+            ("interesting", self.layer_index, self.gate),
+            lambda trace, layer, gate: interesting_units(trace, layer, gate, limit=limit),
+            limit,
+        )
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
             table.add_row(Text(f"{marker}u{unit:<4} {signed(corr)} {feature}"))
@@ -328,7 +343,7 @@ class GatesScreen(HostedScreen):
         if show_gates:
             table.add_row(Text(f"mostly saturated, layer {self.layer_index + 1}", style="bold"))
             for gate in t.gates:
-                gate_counts = saturation_summary(t, self.layer_index, gate)
+                gate_counts = self._memo(("saturation", self.layer_index, gate), saturation_summary)
                 marker = "\u25b6" if gate == self.gate else " "
                 table.add_row(
                     Text(f"{marker}{gate}  {gate_counts.mostly_low:>3} low {gate_counts.mostly_high:>4} high")

@@ -42,8 +42,10 @@ class GateText(Widget, can_focus=True):
         self._rows_width = -1
 
     def set_data(self, chars: Iterable[str], values: Iterable[float], diverging: bool) -> None:
-        self.chars, self.values, self.diverging = tuple(chars), list(values), diverging
-        self._rows_width = -1
+        chars = tuple(chars)
+        if chars != self.chars:  # another unit, gate or layer of the same text keeps its rows
+            self._rows_width = -1
+        self.chars, self.values, self.diverging = chars, list(values), diverging
         self.cursor = min(self.cursor, max(0, len(self.chars) - 1))
         self.refresh()
 
@@ -93,11 +95,17 @@ class GateText(Widget, can_focus=True):
             if r > first:
                 out.append("\n")
             stop = rows[r + 1] if r + 1 < len(rows) else len(self.chars)
+            run, run_style = "", None  # neighbours of one colour go in together: fewer spans to draw
             for i in range(rows[r], stop):
                 style = value_style(self.values[i], self.diverging)
                 if lo <= i < hi:
                     style = style + CURSOR
-                out.append(shown(self.chars[i], NEWLINE_MARK), style=style)
+                if style is not run_style and run:
+                    out.append(run, style=run_style)
+                    run = ""
+                run, run_style = run + shown(self.chars[i], NEWLINE_MARK), style
+            if run:
+                out.append(run, style=run_style)
         return out
 
     def index_at(self, x: int, y: int) -> int | None:
