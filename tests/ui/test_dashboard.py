@@ -233,7 +233,7 @@ async def test_resume_shows_the_history_best_and_last_save(tmp_path, size):
         stats.clock = lambda: 1_000_000.0 + 125
         await inject(app, pilot, started(run_dir=str(run_dir), start_step=200), progress(201, 1.5))
         chart = app.train_screen.query_one(LossChart)
-        await wait_for(pilot, lambda: len(chart.train) > 1)
+        await wait_for(pilot, lambda: len(chart.train) > 1 and stats.saved_step is not None)
         assert [s for s, _ in chart.train[:2]] == [10, 20] and chart.train[-1] == (201, 1.5)
         assert chart.val == [(100, 1.6193), (200, 1.70)]
         assert (stats.best_val, stats.best_step, stats.last_val, stats.saved_step) == (1.6193, 100, 1.70, 200)
@@ -432,3 +432,30 @@ async def test_a_key_repaints_the_stats_and_status_without_a_new_layout():
         assert ("StatusLine", True) in layouts
         await pilot.pause()
         assert status.region.height == 1
+
+
+async def test_the_history_is_drawn_before_the_checkpoint_is_read(tmp_path, monkeypatch):
+    """Reading latest.pt loads torch (~1 s in a fresh viewer): the chart of a long run does not wait for it."""
+    import threading
+
+    import rnn_tui.core.checkpoint as checkpoint
+
+    run_dir = tmp_path / "long"
+    write_history(run_dir, bad_rows=False)
+    release, real = threading.Event(), checkpoint.peek_checkpoint
+
+    def slow_peek(path):
+        release.wait(10)
+        return real(path)
+
+    monkeypatch.setattr(checkpoint, "peek_checkpoint", slow_peek)
+    app = RnnTuiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        stats = app.train_screen.query_one(StatsPanel)
+        chart = app.train_screen.query_one(LossChart)
+        await inject(app, pilot, started(run_dir=str(run_dir), start_step=200), progress(201, 1.5))
+        await wait_for(pilot, lambda: len(chart.train) > 1, timeout=5)
+        assert stats.saved_step is None  # the checkpoint is still being read
+        release.set()
+        await wait_for(pilot, lambda: stats.saved_step is not None)
+        assert stats.saved_step == 200

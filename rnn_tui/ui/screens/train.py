@@ -59,6 +59,13 @@ class TrainScreen(HostedScreen):
     MIN_SIZE = (60, 15)
     CSS_PATH = TRAIN_CSS
 
+    class SavedFound(Message):
+        """The step latest.pt holds, and when it was written (the history worker's second result)."""
+
+        def __init__(self, run_dir: str, step: int, at: float | None) -> None:
+            super().__init__()
+            self.run_dir, self.step, self.at = run_dir, step, at
+
     class HistoryLoaded(Message):
         """A resumed run's losses from metrics.jsonl (the history worker's result)."""
 
@@ -184,28 +191,48 @@ class TrainScreen(HostedScreen):
 
         run = Run(Path(run_dir))
         try:
-            rows = [r for r in run.read_metrics() if isinstance(r, dict) and _number(r.get("step")) is not None]
+            rows = run.read_metrics()
         except (OSError, ValueError) as exc:
             self.post_message(self.HistoryLoaded(run_dir, start_step, [], [], None, f"{exc}"))
             return
-        rows = [r for r in rows if r["step"] <= start_step]  # later rows are this session's, arriving live
-        train = [(r["step"], float(r["train_loss"])) for r in rows if _number(r.get("train_loss")) is not None]
-        val = [(r["step"], float(r["val_loss"])) for r in rows if _number(r.get("val_loss")) is not None]
-        marks = [(r["step"], float(r["lr_change"])) for r in rows if _number(r.get("lr_change")) is not None]
-        # The step latest.pt holds, read from the file: an attached viewer's start is the newest report,
-        # which the trainer may not have saved yet.
-        from rnn_tui.core.checkpoint import peek_checkpoint
+        train: StepLosses = []
+        val: StepLosses = []
+        marks: StepLosses = []
+        for r in rows:  # one pass: 100,000 rows are read while the chart waits
+            step = r["step"]  # an int: read_metrics keeps only rows with one
+            if step > start_step:  # later rows are this session's, arriving live
+                continue
+            for key, into in (("train_loss", train), ("val_loss", val), ("lr_change", marks)):
+                if key in r and (value := _number(r[key])) is not None:
+                    into.append((step, float(value)))
+        loaded = self.HistoryLoaded(run_dir, start_step, train, val, None)
+        loaded.marks = marks
+        self.post_message(loaded)
 
-        latest = run.checkpoint("latest")
+    @work(thread=True, exclusive=True, group="peek", exit_on_error=False, description="reading the saved step")
+    def _peek_saved(self, run_dir: str) -> None:
+        """The step latest.pt holds, read from the file: an attached viewer's start is the newest report,
+        which the trainer may not have saved yet. Started once the history is drawn: reading it loads
+        torch (~1 s the first time), which would hold the interpreter while the chart is drawn."""
+        from pathlib import Path
+
+        from rnn_tui.core.checkpoint import peek_checkpoint
+        from rnn_tui.core.runs import Run
+
+        latest = Run(Path(run_dir)).checkpoint("latest")
         peeked = peek_checkpoint(latest)
         try:
             saved_at = latest.stat().st_mtime if peeked is not None else None
         except OSError:
             saved_at = None
-        saved_step = peeked["step"] if peeked is not None else None
-        loaded = self.HistoryLoaded(run_dir, start_step, train, val, saved_at, saved_step=saved_step)
-        loaded.marks = marks
-        self.post_message(loaded)
+        if peeked is not None:
+            self.post_message(self.SavedFound(run_dir, peeked["step"], saved_at))
+
+    def on_train_screen_saved_found(self, message: SavedFound) -> None:
+        stats = self.query_one(StatsPanel)
+        if message.run_dir == self.run_dir and stats.saved_step is None:  # a live save since is newer
+            stats.saved(message.step, message.at)
+            stats.redraw()
 
     def on_train_screen_history_loaded(self, message: HistoryLoaded) -> None:
         run_dir, start_step, train, val = message.run_dir, message.start_step, message.train, message.val
@@ -230,6 +257,7 @@ class TrainScreen(HostedScreen):
         if stats.saved_step is None and message.saved_step is not None:
             stats.saved(message.saved_step, message.saved_at)
         stats.redraw()
+        self.call_after_refresh(self._peek_saved, run_dir)
         self.say(
             f"history to step {start_step:,}: {_count(len(train), 'loss', 'losses')} and "
             f"{_count(len(val), 'validation', 'validations')} from metrics.jsonl"
