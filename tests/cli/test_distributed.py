@@ -11,18 +11,32 @@ from tests.conftest import PYTHON, REPO, cli_env
 pytestmark = pytest.mark.slow
 
 
-def torchrun(home, *args, nproc=2):
+def torchrun(home, *args, nproc=2, log_dir=None):
+    """``log_dir``: each rank's stderr goes to a file there, with Python's fault handler on (a rank
+    that aborts leaves every thread's stack; see ``rank_logs``)."""
+    env = cli_env(home)
+    options = []
+    if log_dir is not None:
+        options = ["--log-dir", str(log_dir), "--redirects", "2"]
+        env["PYTHONFAULTHANDLER"] = "1"
     return subprocess.run(
-        [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc), "-m", "rnn_tui", *args],
+        [PYTHON, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc), *options]
+        + ["-m", "rnn_tui", *args],
         capture_output=True,
         text=True,
-        env=cli_env(home),
+        env=env,
         cwd=REPO,
         timeout=240,
     )
 
 
-def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus):
+def rank_logs(log_dir) -> str:
+    """Every rank's stderr, for a failure message."""
+    return "\n".join(f"--- {p}:\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(log_dir.rglob("*.log")))
+
+
+def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus, tmp_path):
+    logs = tmp_path / "rank-logs"
     proc = torchrun(
         runs_home,
         str(small_corpus),
@@ -36,8 +50,9 @@ def test_two_process_ddp_run_is_saved_once_and_learns(runs_home, small_corpus):
         "--log-every",
         "1",
         *TINY,
+        log_dir=logs,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr[-3000:] + rank_logs(logs)
     run = runs_home / "runs" / "ddp"
     assert proc.stdout.strip().splitlines()[-1] == str(run)  # printed once, by rank 0
     assert [p.name for p in (runs_home / "runs").iterdir()] == ["ddp"]
