@@ -96,23 +96,14 @@ def gradient_flow_for(
     config: dict, vocab: str, weights: dict, text_ids: torch.Tensor, with_initial: bool = True
 ) -> GradFlow:
     """Now and at initialisation (the same seed as the run) on the same chunk."""
-    from rnn_tui.core.model import CharRNN, build_from_weights
+    from rnn_tui.core.model import build_from_weights, model_shell
 
     now = gradient_flow(build_from_weights(config, vocab, weights), text_ids)
     if not with_initial:
         return now
     # The run's own initial weights, drawn from a private generator: the global one belongs to a
     # trainer that may be running in another thread (touching it would make its resume inexact).
-    with torch.device("meta"):
-        initial_model = CharRNN(
-            len(vocab),
-            config["cell"],
-            config["embed_size"],
-            config["hidden_size"],
-            config["layers"],
-            0.0,
-            weights_follow=True,  # drawn below
-        )
+    initial_model = model_shell(config, len(vocab))  # its weights are drawn below
     # Empty CPU tensors put in place (to_empty() would load torch's symbolic-shape stack: ~0.3 s the first time).
     shapes = {name: torch.empty(t.shape) for name, t in initial_model.state_dict().items()}
     initial_model.load_state_dict(shapes, assign=True)

@@ -100,6 +100,21 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def model_shell(config: dict, vocab_size: int) -> CharRNN:
+    """A model of ``config``'s shape on the meta device with no weights drawn: for weights assigned next
+    (``load_state_dict(..., assign=True)``). No memory, no random init, no global RNG touched."""
+    with torch.device("meta"):
+        return CharRNN(
+            vocab_size,
+            config["cell"],
+            config["embed_size"],
+            config["hidden_size"],
+            config["layers"],
+            0.0,
+            weights_follow=True,
+        )
+
+
 def build_from_weights(config: dict, vocab: str, weights: dict) -> CharRNN:
     """Rebuild a model (on the CPU, in eval mode) from a checkpoint's or snapshot's parts."""
     from rnn_tui.core.errors import CheckpointError
@@ -107,16 +122,7 @@ def build_from_weights(config: dict, vocab: str, weights: dict) -> CharRNN:
     try:
         # Built on the meta device and given the weights as they are: no random init, so a snapshot
         # sampled or traced from another thread never moves the training RNG (resume stays exact).
-        with torch.device("meta"):
-            model = CharRNN(
-                len(vocab),
-                config["cell"],
-                config["embed_size"],
-                config["hidden_size"],
-                config["layers"],
-                0.0,
-                weights_follow=True,
-            )
+        model = model_shell(config, len(vocab))
         model.load_state_dict(
             {k: v.detach().to("cpu", torch.float32, copy=True) for k, v in weights.items()}, assign=True
         )

@@ -10,6 +10,8 @@ line (or word) unless it is all there is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -297,14 +299,13 @@ class GatesScreen(HostedScreen):
             out.append("shift+\u2190/\u2192 selects a span: the units on across it", style="dim")
         return out
 
-    def _memo(self, key: tuple, compute: Any, *extra: Any) -> Any:
-        """``compute(trace, layer, gate)`` once per trace: ↑↓ changes only the unit, not these summaries."""
+    def _memo(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per trace and ``key``: ↑↓ changes only the unit, not these summaries."""
         if self._memo_of is not self.trace:
             self._memo_of, self._memos = self.trace, {}
-        full = (*key, *extra)
-        if full not in self._memos:
-            self._memos[full] = compute(self.trace, *key[1:])
-        return self._memos[full]
+        if key not in self._memos:
+            self._memos[key] = compute()
+        return self._memos[key]
 
     def _overview(self) -> Table:
         from rnn_tui.core.gates import interesting_units, saturation_summary, saturation_thresholds
@@ -312,7 +313,8 @@ class GatesScreen(HostedScreen):
         t = self.trace
         if t is None:
             return Table.grid()
-        counts = self._memo(("saturation", self.layer_index, self.gate), saturation_summary)
+        layer = self.layer_index
+        counts = self._memo(("saturation", layer, self.gate), lambda: saturation_summary(t, layer, self.gate))
         low, high = (f"{threshold:g}" for threshold in saturation_thresholds(self.gate))
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True, overflow="ellipsis")
@@ -332,9 +334,7 @@ class GatesScreen(HostedScreen):
         show_gates = per_gate > 0 and room >= OVERVIEW_MIN_UNITS + per_gate
         limit = max(OVERVIEW_MIN_UNITS, room - per_gate if show_gates else room)
         self.interesting = self._memo(
-            ("interesting", self.layer_index, self.gate),
-            lambda trace, layer, gate: interesting_units(trace, layer, gate, limit=limit),
-            limit,
+            ("interesting", layer, self.gate, limit), lambda: interesting_units(t, layer, self.gate, limit=limit)
         )
         for unit, feature, corr in self.interesting:
             marker = "\u25b6" if unit == self.unit else " "
@@ -343,7 +343,7 @@ class GatesScreen(HostedScreen):
         if show_gates:
             table.add_row(Text(f"mostly saturated, layer {self.layer_index + 1}", style="bold"))
             for gate in t.gates:
-                gate_counts = self._memo(("saturation", self.layer_index, gate), saturation_summary)
+                gate_counts = self._memo(("saturation", layer, gate), partial(saturation_summary, t, layer, gate))
                 marker = "\u25b6" if gate == self.gate else " "
                 table.add_row(
                     Text(f"{marker}{gate}  {gate_counts.mostly_low:>3} low {gate_counts.mostly_high:>4} high")
