@@ -86,7 +86,17 @@ async def test_home_lists_runs_and_opens_one_with_its_history(saved_runs):
         await wait_for(pilot, lambda: app.bridge.done.is_set())
 
 
-async def test_new_run_from_the_form_step_learning_rate_and_reset(runs_home):
+async def test_new_run_from_the_form_step_learning_rate_and_reset(runs_home, monkeypatch):
+    from rnn_tui.ui.widgets.status_line import StatusLine
+
+    said: list[str] = []  # every status message: a later one (a validation) may replace it before a look
+    original_say = StatusLine.say
+
+    def say(self, message, level="info"):
+        said.append(message)
+        original_say(self, message, level)
+
+    monkeypatch.setattr(StatusLine, "say", say)
     root = runs_home / "runs"
     app = playground(root)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -156,8 +166,8 @@ async def test_new_run_from_the_form_step_learning_rate_and_reset(runs_home):
         assert app.started.config["seed"] != old_seed and app.started.config["hidden_size"] == 64
         assert app.started.run_name == f"{first_run}-reset"  # named after the run it restarts
         assert app.started.config["lr"] == pytest.approx(2 * config["lr"])  # with the rate the user set
-        await wait_for(pilot, lambda: "reset:" in app.train_screen.query_one("#status").message)
-        assert f"{first_run} saved and kept" in app.train_screen.query_one("#status").message
+        await wait_for(pilot, lambda: any("reset:" in m for m in said))
+        assert f"{first_run} saved and kept" in next(m for m in said if "reset:" in m)
         assert app.train_screen.query_one(LossChart).ghost
         assert Run(run_dir).checkpoint("latest").exists()  # the first run was saved before the reset
         app.bridge.stop("test")
